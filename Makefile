@@ -1,0 +1,24 @@
+# Two entry points for a newcomer: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench-boilerplate bench-dedup bench-throughput clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/newsclean run --input raw --output clean
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs

@@ -1,0 +1,404 @@
+"""Stage 2, boilerplate: remove what the scraper left around the article.
+
+Three kinds of evidence, each recorded per removed line with a reason code:
+
+* **Rules** (:class:`RuleSet`): regexes kept as data in ``configs/rules.toml``,
+  generic plus per-site, for footers, related links, bylines, datelines,
+  photo credits, trailers, share and cookie lines.
+* **Learned lines** (:class:`SourceLineStats`): a line that recurs across many
+  *different* articles of the same source is that site's furniture, whatever
+  it says. Counting is per source, so a quote that several outlets share is
+  never learned.
+* **Off-topic inserts** (:func:`offtopic_scores`): a paragraph whose content
+  words have nothing in common with the rest of the article and its title was
+  spliced in from another story.
+
+A safety valve keeps an article whole (and flags it) when the removals would
+take more than a configured share of its words: a rule that guts an article
+is a bad rule, and the report lists these cases so it can be fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import regex
+
+from .record import Edit
+
+FLAGS = regex.IGNORECASE | regex.UNICODE | regex.V0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: str  # "line" | "section_end" | "prefix" | "suffix"
+    reason: str
+    pattern: regex.Pattern
+    max_words: int | None = None
+    where: str = "any"  # "any" | "head" | "tail" | "edge"
+
+    @classmethod
+    def from_dict(cls, kind: str, d: Mapping[str, Any]) -> "Rule":
+        return cls(
+            kind=kind,
+            reason=d["reason"],
+            pattern=regex.compile(d["pattern"], FLAGS),
+            max_words=d.get("max_words"),
+            where=d.get("where", "any"),
+        )
+
+
+KINDS = ("line", "section_end", "prefix", "suffix")
+
+
+@dataclass(slots=True)
+class RuleSet:
+    """Generic rules plus per-site rules, compiled once per process."""
+
+    rules: list[Rule]
+    sites: dict[str, list[Rule]] = field(default_factory=dict)
+    edge_lines: int = 4
+    tail_share: float = 0.4
+    stopwords: frozenset[str] = frozenset()
+    min_paragraph_words: int = 8
+    anchor_paragraphs: int = 2
+    max_anchors: int = 0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "RuleSet":
+        def parse(section: Mapping[str, Any]) -> list[Rule]:
+            return [Rule.from_dict(kind, d) for kind in KINDS for d in section.get(kind, [])]
+
+        settings = cfg.get("settings", {})
+        off = cfg.get("offtopic", {})
+        return cls(
+            rules=parse(cfg),
+            sites={name: parse(section) for name, section in cfg.get("sites", {}).items()},
+            edge_lines=settings.get("edge_lines", 4),
+            tail_share=settings.get("tail_share", 0.4),
+            stopwords=frozenset(off.get("stopwords", "").split()),
+            min_paragraph_words=off.get("min_paragraph_words", 8),
+            anchor_paragraphs=off.get("anchor_paragraphs", 2),
+            max_anchors=off.get("max_anchors", 0),
+        )
+
+    def for_source(self, source: str | None) -> list[Rule]:
+        if source and source in self.sites:
+            return self.sites[source] + self.rules
+        return self.rules
+
+
+# --------------------------------------------------------------------------
+# Learned per-source boilerplate
+
+
+def line_key(line: str) -> str:
+    """A line's identity for recurrence counting: case, digits and spacing
+    do not matter ("© 2023" and "© 2024" footers are the same line)."""
+    norm = regex.sub(r"\d+", "0", " ".join(line.lower().split()))
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def article_fingerprint(lines: list[str]) -> str:
+    """Identity of an article's content, so that several copies of one story
+    from a source count once: the key of its longest line."""
+    longest = max(lines, key=len, default="")
+    return line_key(longest)
+
+
+@dataclass
+class SourceLineStats:
+    """Counts, per source, the distinct articles each line appears in.
+
+    A line is boilerplate for a source when it appears in at least
+    ``min_articles`` distinct articles of that source and in at least
+    ``min_share`` of them. Sets of article fingerprints are capped once the
+    count is reached, so the state stays small and can be persisted between
+    runs (:meth:`to_dict` / :meth:`from_dict`) and merged across shards.
+    """
+
+    min_articles: int = 3
+    min_share: float = 0.2
+    # source -> line key -> fingerprints of the articles it was seen in
+    lines: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # source -> fingerprints of all articles seen (for the share)
+    articles: dict[str, set[str]] = field(default_factory=dict)
+    # source -> number of articles counted by earlier runs (persisted as a
+    # count: the share needs only how many there were)
+    prior_articles: dict[str, int] = field(default_factory=dict)
+
+    def observe(self, source: str | None, lines: Iterable[str]) -> None:
+        if not source:
+            return
+        lines = [ln for ln in lines if ln]
+        if not lines:
+            return
+        fp = article_fingerprint(lines)
+        self.articles.setdefault(source, set()).add(fp)
+        per_line = self.lines.setdefault(source, {})
+        for key in {line_key(ln) for ln in lines}:
+            seen = per_line.setdefault(key, set())
+            seen.add(fp)
+
+    def merge(self, other: "SourceLineStats") -> None:
+        for source, n in other.prior_articles.items():
+            self.prior_articles[source] = self.prior_articles.get(source, 0) + n
+        for source, fps in other.articles.items():
+            self.articles.setdefault(source, set()).update(fps)
+        for source, per_line in other.lines.items():
+            mine = self.lines.setdefault(source, {})
+            for key, fps in per_line.items():
+                mine.setdefault(key, set()).update(fps)
+
+    def boilerplate(self, source: str | None) -> frozenset[str]:
+        """Keys of the lines learned as boilerplate for ``source``."""
+        if not source or source not in self.lines:
+            return frozenset()
+        n = self.prior_articles.get(source, 0) + len(self.articles.get(source, ()))
+        need = max(self.min_articles, self.min_share * n)
+        return frozenset(k for k, fps in self.lines[source].items() if len(fps) >= need)
+
+    # Fingerprints kept per line when persisting: enough to decide, small
+    # enough that the state does not grow with the corpus.
+    MAX_FINGERPRINTS = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        """Persistable form. Lines seen in a single article are dropped: they
+        are almost all genuine text, and they are most of the volume."""
+        cap = self.MAX_FINGERPRINTS
+        return {
+            "min_articles": self.min_articles,
+            "min_share": self.min_share,
+            "articles": {
+                s: self.prior_articles.get(s, 0) + len(self.articles.get(s, ()))
+                for s in sorted(set(self.articles) | set(self.prior_articles))
+            },
+            "lines": {
+                s: {k: sorted(f)[:cap] for k, f in sorted(d.items()) if len(f) > 1}
+                for s, d in sorted(self.lines.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SourceLineStats":
+        return cls(
+            min_articles=d.get("min_articles", 3),
+            min_share=d.get("min_share", 0.2),
+            prior_articles=dict(d.get("articles", {})),
+            lines={s: {k: set(f) for k, f in per.items()} for s, per in d.get("lines", {}).items()},
+        )
+
+
+# --------------------------------------------------------------------------
+# Off-topic paragraphs
+
+_WORD = regex.compile(r"\p{L}[\p{L}\p{M}'’-]*", regex.UNICODE)
+_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s", "'s", "’s")
+
+
+def _stem(word: str) -> str:
+    """A crude, language-blind stem: enough for "ban"/"bans"/"banned" to meet
+    while "government" and "governor" stay apart (7-letter cap)."""
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            word = word[: -len(suf)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]
+    return word[:7]
+
+
+def content_words(text: str, stopwords: frozenset[str]) -> set[str]:
+    """Stems of the words of 3+ letters that are not function words."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in stopwords}
+
+
+def paragraphs(lines: list[str]) -> list[list[int]]:
+    """Indices of non-blank lines, grouped by blank-line separated blocks."""
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    for i, line in enumerate(lines):
+        if line:
+            current.append(i)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """How much a paragraph belongs to its article.
+
+    ``anchors``: its words that are in the title or in at least
+    ``anchor_paragraphs`` other paragraphs (the article's core vocabulary).
+    ``shared``: share of its content words found anywhere else in the article
+    or title. A genuine paragraph, even a colourful quote, almost always names
+    the story's subject at least once; a spliced one names none of it.
+    """
+
+    lines: list[int]
+    words: int
+    anchors: int
+    shared: float
+
+
+def offtopic_scores(
+    lines: list[str], title: str, stopwords: frozenset[str], min_words: int = 8, anchor_paragraphs: int = 2
+) -> list[TopicScore]:
+    """Score each paragraph of at least ``min_words`` content words (shorter
+    ones carry too little evidence either way). Decisions are the caller's."""
+    blocks = paragraphs(lines)
+    if len(blocks) < 3:
+        return []
+    words = [content_words(" ".join(lines[i] for i in b), stopwords) for b in blocks]
+    title_words = content_words(title, stopwords)
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    scores = []
+    for b, ws in zip(blocks, words):
+        if len(ws) < min_words:
+            continue
+        # df counts this paragraph too, hence the +1.
+        anchors = sum(1 for w in ws if w in title_words or df[w] >= anchor_paragraphs + 1)
+        shared = sum(1 for w in ws if df[w] > 1 or w in title_words)
+        scores.append(TopicScore(b, len(ws), anchors, shared / len(ws)))
+    return scores
+
+
+# --------------------------------------------------------------------------
+# The stage
+
+
+@dataclass(slots=True)
+class BoilerplateResult:
+    text: str
+    edits: list[Edit]
+    flags: list[str]
+
+
+def _words(line: str) -> int:
+    return len(line.split())
+
+
+def _in_place(rule: Rule, i: int, n: int, edge: int) -> bool:
+    if rule.where == "any":
+        return True
+    head, tail = i < edge, i >= n - edge
+    return {"head": head, "tail": tail, "edge": head or tail}.get(rule.where, True)
+
+
+def strip_boilerplate(
+    text: str,
+    *,
+    title: str = "",
+    source: str | None = None,
+    rules: RuleSet,
+    learned: frozenset[str] = frozenset(),
+    offtopic_threshold: float | None = 0.2,
+    max_removed_share: float | None = 0.8,
+) -> BoilerplateResult:
+    """Remove boilerplate lines from repaired text (one paragraph or line per
+    line, blank lines between paragraphs).
+
+    ``learned`` holds :func:`line_key` keys of lines learned as boilerplate for
+    this source. ``offtopic_threshold``: paragraphs whose on-topic score is at
+    or below it are removed (``None`` switches the check off).
+    ``max_removed_share``: the safety valve (``None`` switches it off).
+    """
+    site_rules = rules.for_source(source)
+    lines = text.split("\n")
+    edits: list[Edit] = []
+    remove: dict[int, str] = {}  # line index -> reason
+
+    nonblank = [i for i, ln in enumerate(lines) if ln]
+    n = len(nonblank)
+
+    # Glued prefixes on the first line and suffixes on any line.
+    for rule in site_rules:
+        if rule.kind == "prefix" and nonblank:
+            i = nonblank[0]
+            m = rule.pattern.search(lines[i])
+            if m and m.end() < len(lines[i]):
+                edits.append(Edit(rule.reason, m.group(0).strip()))
+                lines[i] = lines[i][m.end():]
+        elif rule.kind == "suffix":
+            for i in nonblank:
+                m = rule.pattern.search(lines[i])
+                if m and m.start() > 0:
+                    edits.append(Edit(rule.reason, m.group(0).strip()))
+                    lines[i] = lines[i][: m.start()].rstrip()
+
+    # A trailing section of links: everything from its opening line on.
+    for rule in site_rules:
+        if rule.kind != "section_end":
+            continue
+        for pos, i in enumerate(nonblank):
+            if pos >= n * (1 - rules.tail_share) and rule.pattern.search(lines[i]):
+                for j in nonblank[pos:]:
+                    remove.setdefault(j, rule.reason)
+                break
+
+    title_key = line_key(title) if title else None
+    line_rules = [r for r in site_rules if r.kind == "line"]
+    for pos, i in enumerate(nonblank):
+        if i in remove:
+            continue
+        line = lines[i]
+        if title_key and pos < rules.edge_lines and line_key(line) == title_key:
+            remove[i] = "title"
+            continue
+        if learned and line_key(line) in learned:
+            remove[i] = "learned"
+            continue
+        nw = _words(line)
+        for rule in line_rules:
+            if rule.max_words is not None and nw > rule.max_words:
+                continue
+            if not _in_place(rule, pos, n, rules.edge_lines):
+                continue
+            if rule.pattern.search(line):
+                remove[i] = rule.reason
+                break
+
+    if offtopic_threshold is not None:
+        kept = [ln if i not in remove else "" for i, ln in enumerate(lines)]
+        for score in offtopic_scores(kept, title, rules.stopwords, rules.min_paragraph_words, rules.anchor_paragraphs):
+            if score.anchors <= rules.max_anchors and score.shared <= offtopic_threshold:
+                for i in score.lines:
+                    remove.setdefault(i, "offtopic")
+
+    for i in sorted(remove):
+        edits.append(Edit(remove[i], lines[i]))
+
+    total = sum(_words(ln) for ln in lines)
+    removed = sum(_words(lines[i]) for i in remove)
+    flags: list[str] = []
+    if max_removed_share is not None and total and removed / total > max_removed_share:
+        # Keep the article whole; the one edit says how much the rules wanted,
+        # so the report can point at the rule that misfired.
+        flags.append("kept_whole")
+        detail = f"{removed}/{total} words would have been removed"
+        return BoilerplateResult(text, [Edit("kept_whole", "", detail=detail)], flags)
+
+    out = [ln for i, ln in enumerate(lines) if i not in remove]
+    return BoilerplateResult(_tidy(out), edits, flags)
+
+
+def _tidy(lines: list[str]) -> str:
+    """Drop blank lines left at the ends or doubled by removals."""
+    out: list[str] = []
+    for ln in lines:
+        if not ln and (not out or not out[-1]):
+            continue
+        out.append(ln)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)

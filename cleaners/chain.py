@@ -1,0 +1,89 @@
+"""The per-article chain: stages 1-4 composed, configured once per process.
+
+The pipeline calls :meth:`Chain.prepare` on every article (pass 1, whose
+output also feeds :class:`~cleaners.boilerplate.SourceLineStats`), then
+:meth:`Chain.finish` with what was learned (pass 2). Both mutate the article in
+place and record every change in its ``edits``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from time import perf_counter
+
+from .boilerplate import RuleSet, strip_boilerplate
+from .gates import gate
+from .language import detect_language
+from .record import Article, Edit
+from .repair import repair_text
+
+
+def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
+    """First non-blank line as title, the rest as body.
+
+    A first line longer than ``max_title_words`` words is a paragraph, not a
+    title (scrapes that lost their headline), so it stays in the body.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line:
+            if len(line.split()) > max_title_words:
+                return "", text
+            return line, "\n".join(lines[i + 1 :]).strip("\n")
+    return "", ""
+
+
+@dataclass
+class Chain:
+    rules: RuleSet
+    max_title_words: int = 30
+    offtopic_max_shared: float | None = 0.2
+    max_removed_share: float | None = 0.8
+    prefix_chars: int = 500
+    keep_languages: tuple[str, ...] = ()
+    min_words: int | None = 50
+
+    def prepare(self, art: Article) -> None:
+        """Stage 1: repair the text (and title), split off a .txt title."""
+        text, edits = repair_text(art.text)
+        art.raw_chars = len(art.text)
+        if art.title is None:  # a .txt file: the title is the first line
+            art.title, text = split_title(text, self.max_title_words)
+        elif art.title:
+            art.title, title_edits = repair_text(art.title)
+            edits += title_edits
+        art.text = text
+        art.edits.extend(edits)
+
+    def finish(self, art: Article, learned: frozenset[str] = frozenset(), timings: dict | None = None) -> str | None:
+        """Stages 2-4 on a prepared article; return a drop reason or None.
+
+        ``timings``, if given, accumulates seconds per stage (``--profile``).
+        """
+        t0 = perf_counter()
+        result = strip_boilerplate(
+            art.text,
+            title=art.title,
+            source=art.source,
+            rules=self.rules,
+            learned=learned,
+            offtopic_threshold=self.offtopic_max_shared,
+            max_removed_share=self.max_removed_share,
+        )
+        art.text = result.text
+        art.edits.extend(result.edits)
+        art.flags.extend(result.flags)
+        t1 = perf_counter()
+        if art.text:
+            art.language, art.language_prob = detect_language(art.text, self.prefix_chars)
+        if timings is not None:
+            timings["boilerplate"] = timings.get("boilerplate", 0.0) + t1 - t0
+            timings["language"] = timings.get("language", 0.0) + perf_counter() - t1
+        return gate(art, min_words=self.min_words, languages=self.keep_languages)
+
+
+def edits_summary(edits: list[Edit]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in edits:
+        out[e.reason] = out.get(e.reason, 0) + 1
+    return out

@@ -1,0 +1,73 @@
+"""The one record type that flows through every stage.
+
+An :class:`Article` is created by a reader, cleaned in place by the cleaners
+and finally written (or dropped) by the pipeline. Every change a cleaner makes
+is appended to ``edits`` with a reason code, so the output can always explain
+itself and no stage has to re-parse another stage's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Edit:
+    """One removal or change, with the reason code that caused it.
+
+    ``text`` is what was removed (or, for a change, the text before it);
+    ``detail`` is optional context such as the rule or the replacement.
+    """
+
+    reason: str
+    text: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        d = {"reason": self.reason, "text": self.text}
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Edit":
+        return cls(reason=d["reason"], text=d.get("text", ""), detail=d.get("detail", ""))
+
+
+@dataclass(slots=True)
+class Article:
+    id: str
+    text: str
+    title: str = ""
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    language: str | None = None
+    language_prob: float | None = None
+    edits: list[Edit] = field(default_factory=list)
+    # Flags are facts about the article worth reporting that are not edits,
+    # e.g. "kept_whole" when the safety valve refused to gut it.
+    flags: list[str] = field(default_factory=list)
+    # Size of the text as read (after decoding), to report before/after.
+    raw_chars: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["edits"] = [e.to_dict() for e in self.edits]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Article":
+        d = dict(d)
+        d["edits"] = [Edit.from_dict(e) for e in d.get("edits", [])]
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def removed_words(self) -> int:
+        return sum(len(e.text.split()) for e in self.edits if e.reason not in CHANGE_REASONS)
+
+
+# Reason codes that record a change in place rather than a removal: they do
+# not count towards the share of an article that cleaning removed.
+CHANGE_REASONS = frozenset({"encoding", "mojibake", "markdown", "whitespace"})

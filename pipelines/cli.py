@@ -1,0 +1,70 @@
+"""The ``newsclean`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import runtime
+
+runtime.configure()
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Clean scraped news into a canonical corpus.")
+
+
+@app.command()
+def run(
+    input: Path = typer.Option(Path("raw"), "--input", help="Folder (walked recursively) or file of raw articles."),
+    output: Path = typer.Option(Path("clean"), "--output", help="Output folder."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: configs/default.toml)."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Skip the near-duplicate stage: keep every article that passes the other stages."),
+    profile: bool = typer.Option(False, "--profile", help="Print the share of time each stage took."),
+) -> None:
+    """Run the pipeline over INPUT into OUTPUT."""
+    runtime.quiet_shutdown()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .flow import newsclean_flow
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(f"{label} shards", total=total)
+            bar.update(tasks[label], completed=done)
+
+        result = newsclean_flow(str(input), str(output), str(config) if config else None, not no_dedup, progress)
+    typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
+    if profile:
+        import json
+
+        record = json.loads(Path(result["record"]).read_text())
+        _print_profile(record)
+
+
+def _print_profile(record: dict) -> None:
+    stages = record["stage_seconds"]
+    total = sum(stages.values()) or 1.0
+    typer.echo("stage time shares (CPU seconds summed over shards):")
+    for name, sec in sorted(stages.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  {name:<12} {sec:8.2f} s  {sec / total:6.1%}")
+    typer.echo("wall time per flow step: " + ", ".join(f"{k} {v:.2f} s" for k, v in record["timings"].items()))
+
+
+@app.command()
+def report(output: Path = typer.Argument(Path("clean"), help="An output folder of `newsclean run`.")) -> None:
+    """Rebuild report.json and report.html from an output folder."""
+    from .report import build
+
+    paths = build(output)
+    typer.echo(f"wrote {paths['json']} and {paths['html']}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,473 @@
+"""The newsclean Prefect flow: a recipe of a few large tasks.
+
+    read ─► learn boilerplate ─► clean (shards in parallel) ─► deduplicate ─► write ─► report
+
+Each task handles whole shards (thousands of articles), because a Prefect
+task run costs tens of milliseconds of orchestration. Shard work runs either
+in a local process pool inside the task (``executor = "processes"``, the
+default: uses every core with no per-shard orchestration) or as one Prefect
+task per shard on the configured task runner (``executor = "prefect"``, e.g.
+``task_runner = "dask"`` to spread shards over a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from cleaners.boilerplate import SourceLineStats
+from cleaners.dedup import cluster, rank_key
+from cleaners.record import Article
+
+from . import report as report_mod
+from .config import Config, load_config
+from .readers import Rejected, content_hash, read_documents, scan
+from .stages import ShardStats, clean_shard, learn_shard
+from .store import Segment, State, dumps, read_jsonl, write_json, write_jsonl
+
+
+# --------------------------------------------------------------------------
+# Running shard functions on the configured executor
+
+
+def _workers(cfg: Config) -> int:
+    return cfg.run.workers or os.cpu_count() or 1
+
+
+def _map(fn: Callable, argsets: Sequence[tuple], cfg: Config, label: str, progress: Callable[[str, int, int], None] | None) -> list:
+    """Run ``fn(*args)`` for every argument tuple, results in input order."""
+    total = len(argsets)
+    if progress:
+        progress(label, 0, total)
+    if cfg.run.executor == "prefect":
+        shard_task = task(fn, name=f"{label} shard", persist_result=False, cache_policy=NO_CACHE)
+        futures = [shard_task.submit(*args) for args in argsets]
+        results = []
+        for i, fut in enumerate(futures, 1):
+            results.append(fut.result())
+            if progress:
+                progress(label, i, total)
+        return results
+    workers = min(_workers(cfg), total)
+    if workers <= 1:
+        results = []
+        for i, args in enumerate(argsets, 1):
+            results.append(fn(*args))
+            if progress:
+                progress(label, i, total)
+        return results
+    # forkserver: the parent runs Prefect's threads, which fork() would copy
+    # in an undefined state.
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(fn, *args) for args in argsets]
+        results = []
+        for i, fut in enumerate(futures, 1):
+            results.append(fut.result())
+            if progress:
+                progress(label, i, total)
+        return results
+
+
+# --------------------------------------------------------------------------
+# Tasks
+
+
+@dataclass
+class ReadResult:
+    shards: list[str]
+    rejected: int
+    documents: int
+    new: int
+    updated: int
+    unchanged: int
+    skipped_files: list[str]
+    files: int
+
+
+@task(name="read input", persist_result=False, cache_policy=NO_CACHE)
+def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str]) -> ReadResult:
+    """Stream every document of the input into shard files; quarantine what
+    cannot be read; skip documents earlier runs already processed."""
+    log = get_run_logger()
+    found = scan(input_path)
+    for rel in found.skipped:
+        log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl, .jsonl.gz)", rel)
+    staging_dir = Path(staging)
+    shards: list[str] = []
+    buf: list[str] = []
+    rejected_rows: list[dict] = []
+    index_rej: list[str] = []
+    counts = Counter()
+
+    def flush() -> None:
+        if buf:
+            path = staging_dir / f"raw-{len(shards):05d}.jsonl"
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(buf) + "\n")
+            shards.append(str(path))
+            buf.clear()
+
+    for doc in read_documents(found, cfg.input.max_file_bytes):
+        counts["documents"] += 1
+        if isinstance(doc, Rejected):
+            chash = content_hash(doc.detail + doc.raw, doc.path)
+            if seen.get(doc.id) == chash:
+                counts["unchanged"] += 1
+                continue
+            log.warning("quarantined %s: %s", doc.id, doc.detail)
+            rejected_rows.append(doc.to_dict())
+            index_rej.append(f"{doc.id}\t{chash}\trejected")
+            counts["rejected"] += 1
+            continue
+        chash = content_hash(doc.text, doc.title)
+        previous = seen.get(doc.id)
+        if previous == chash:
+            counts["unchanged"] += 1
+            continue
+        counts["updated" if previous else "new"] += 1
+        buf.append(dumps({"article": doc.to_dict(), "hash": chash}))
+        if len(buf) >= cfg.run.shard_size:
+            flush()
+    flush()
+    write_jsonl(staging_dir / "rejected.jsonl", rejected_rows)
+    with open(staging_dir / "rejected.index.tsv", "w", encoding="utf-8") as fh:
+        fh.write("".join(line + "\n" for line in index_rej))
+    log.info(
+        "read %d documents from %d files: %d new, %d updated, %d already processed, %d quarantined, %d files skipped",
+        counts["documents"], len(found.files), counts["new"], counts["updated"], counts["unchanged"], counts["rejected"], len(found.skipped),
+    )
+    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"], found.skipped, len(found.files))
+
+
+@task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
+def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=None) -> SourceLineStats:
+    log = get_run_logger()
+    b = cfg.boilerplate
+    stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
+    if state.boilerplate_path.exists():
+        stats = SourceLineStats.from_dict(json.loads(state.boilerplate_path.read_text()))
+        stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
+    if not b.learn or not shards:
+        return stats
+    # Evenly spaced sample of shards holding about learn_sample_articles.
+    want = max(1, -(-b.learn_sample_articles // cfg.run.shard_size))
+    step = max(1, len(shards) // want)
+    sample = shards[::step][:want]
+    for part in _map(learn_shard, [(s, cfg) for s in sample], cfg, "learn", progress):
+        stats.merge(part)
+    learned = sum(len(stats.boilerplate(src)) for src in stats.lines)
+    log.info("learned %d boilerplate lines over %d sources from %d of %d shards", learned, len(stats.lines), len(sample), len(shards))
+    return stats
+
+
+@task(name="clean", persist_result=False, cache_policy=NO_CACHE)
+def clean(shards: list[str], staging: str, cfg: Config, stats: SourceLineStats, progress=None) -> ShardStats:
+    log = get_run_logger()
+    learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
+    argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, learned, cfg.report.examples) for i, s in enumerate(shards)]
+    total = ShardStats()
+    for part in _map(clean_shard, argsets, cfg, "clean", progress):
+        total.merge(part, max_examples=cfg.report.examples)
+    log.info(
+        "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s)",
+        total.articles, total.candidates, dict(total.dropped) or "none",
+        sum(v for k, v in total.edits.items() if k not in ("mojibake", "markdown")),
+        ", ".join(f"{k} {v}" for k, v in total.edits.most_common(6)),
+    )
+    return total
+
+
+@dataclass
+class DedupResult:
+    # id -> (canonical id, similarity, containment, exact) for every active candidate
+    assignment: dict[str, tuple[str, float, float, bool]] = field(default_factory=dict)
+    # id -> (segment index, kind) of the latest version of every document
+    latest: dict[str, tuple[int, str]] = field(default_factory=dict)
+    clusters: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+
+
+def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
+    latest: dict[str, tuple[int, str]] = {}
+    for i, seg in enumerate(segments):
+        for doc_id, _chash, kind in seg.read_index():
+            latest[doc_id] = (i, kind)
+    return latest
+
+
+@task(name="deduplicate", persist_result=False, cache_policy=NO_CACHE)
+def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupResult:
+    """Cluster every active candidate of every run so far: the clusters are
+    those a single run over all input would give."""
+    log = get_run_logger()
+    latest = _latest_versions(segments)
+    ids: list[str] = []
+    ranks: list[tuple] = []
+    exact: list[str] = []
+    shingles: list[int] = []
+    sigs: list[np.ndarray] = []
+    for si, seg in enumerate(segments):
+        for shard in seg.shards():
+            rows = list(read_jsonl(seg.candidates(shard)))
+            if not rows:
+                continue
+            keep = [k for k, r in enumerate(rows) if latest.get(r["id"]) == (si, "candidate")]
+            if not keep:
+                continue
+            sig = np.load(seg.signatures(shard))
+            sigs.append(sig[keep])
+            for k in keep:
+                r = rows[k]
+                d = r["_dedup"]
+                ids.append(r["id"])
+                ranks.append(rank_key(d["words"], r.get("published"), r["id"]))
+                exact.append(d["exact"])
+                shingles.append(d["shingles"])
+    result = DedupResult(latest=latest)
+    if not enabled or not ids:
+        result.assignment = {i: (i, 1.0, 1.0, False) for i in ids}
+        result.clusters = len(ids)
+        return result
+    signatures = np.concatenate(sigs)
+    c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params())
+    result.assignment = {
+        ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4), bool(c.exact[k]))
+        for k in range(len(ids))
+    }
+    result.clusters = int(len(set(c.canonical.tolist())))
+    result.candidate_pairs, result.verified_pairs = c.candidate_pairs, c.verified_pairs
+    dups = len(ids) - result.clusters
+    log.info(
+        "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs, %d verified",
+        len(ids), result.clusters, dups, int(c.exact.sum()), c.candidate_pairs, c.verified_pairs,
+    )
+    return result
+
+
+OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "duplicates", "edits", "flags", "raw_chars")
+
+
+@task(name="write outputs", persist_result=False, cache_policy=NO_CACHE)
+def write_outputs(segments: list[Segment], dedup: DedupResult, output: str) -> dict[str, Any]:
+    """Write ``articles.jsonl`` and ``dropped.jsonl`` for the whole corpus."""
+    log = get_run_logger()
+    out = Path(output)
+    members: dict[str, list[dict]] = {}
+    for doc_id, (canon, sim, cont, ex) in dedup.assignment.items():
+        if canon != doc_id:
+            members.setdefault(canon, []).append({"id": doc_id, "similarity": sim, "containment": cont, "exact": ex})
+    for lst in members.values():
+        lst.sort(key=lambda m: (-m["similarity"], m["id"]))
+
+    previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")} if (out / "articles.jsonl").exists() else set()
+
+    def articles():
+        for si, seg in enumerate(segments):
+            for shard in seg.shards():
+                for row in read_jsonl(seg.candidates(shard)):
+                    a = dedup.assignment.get(row["id"])
+                    if dedup.latest.get(row["id"]) != (si, "candidate") or a is None or a[0] != row["id"]:
+                        continue
+                    row["duplicates"] = members.get(row["id"], [])
+                    yield {k: row.get(k) for k in OUTPUT_FIELDS}
+
+    def dropped():
+        for si, seg in enumerate(segments):
+            for row in read_jsonl(seg.rejected):
+                if dedup.latest.get(row["id"], (si,))[0] == si:
+                    yield row
+            for shard in seg.shards():
+                filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
+                for doc_id, _h, kind in _shard_index(seg, shard):
+                    if dedup.latest.get(doc_id) != (si, kind):
+                        continue
+                    if kind == "filtered":
+                        yield filtered[doc_id]
+                    elif kind == "candidate":
+                        canon, sim, cont, ex = dedup.assignment[doc_id]
+                        if canon != doc_id:
+                            how = "exact copy" if ex else f"similarity {sim:.2f}, containment {cont:.2f}"
+                            yield {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
+                                   "canonical": canon, "similarity": sim, "containment": cont}
+
+    n_kept = write_jsonl(out / "articles.jsonl", articles())
+    n_dropped = write_jsonl(out / "dropped.jsonl", dropped())
+    kept_now = {doc_id for doc_id, a in dedup.assignment.items() if a[0] == doc_id}
+    # Articles kept before that a more complete copy has now replaced.
+    replaced = sorted(
+        (old, dedup.assignment[old][0])
+        for old in previously_kept
+        if old in dedup.assignment and dedup.assignment[old][0] != old
+    )
+    log.info("wrote %d articles to %s and %d dropped entries", n_kept, out / "articles.jsonl", n_dropped)
+    return {"kept": n_kept, "dropped": n_dropped, "kept_ids": kept_now, "replaced": [{"old": o, "new": n} for o, n in replaced]}
+
+
+def _shard_index(seg: Segment, shard: str):
+    with open(seg.path / f"{shard}.index.tsv", encoding="utf-8") as fh:
+        for line in fh:
+            yield tuple(line.rstrip("\n").split("\t"))
+
+
+# --------------------------------------------------------------------------
+# The flow
+
+
+@flow(name="newsclean", log_prints=False, persist_result=False)
+def newsclean_flow(
+    input_path: str = "raw",
+    output: str = "clean",
+    config_path: str | None = None,
+    dedup: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Clean a folder (or file) of scraped news into a canonical corpus."""
+    log = get_run_logger()
+    started = datetime.now(timezone.utc)
+    t_start = time.perf_counter()
+    cfg = load_config(config_path)
+    dedup = dedup and cfg.dedup.enabled
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    state = State.open(out)
+    dedup_params = {"num_perm": cfg.dedup.num_perm, "shingle_size": cfg.dedup.shingle_size, "scheme": "affine32", "seed": 1}
+    state.check_params(dedup_params)
+
+    seg_name = state.next_segment_name()
+    staging = state.root / f".staging-{seg_name}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    read = read_input(str(input_path), str(staging), cfg, state.seen())
+    timings["read"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    line_stats = learn_boilerplate(read.shards, cfg, state, progress)
+    timings["learn"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stats = clean(read.shards, str(staging), cfg, line_stats, progress)
+    timings["clean"] = time.perf_counter() - t
+    for raw in read.shards:
+        os.unlink(raw)
+
+    new_data = read.new + read.updated + read.rejected > 0
+    if new_data:
+        state.commit_segment(staging, seg_name, dedup_params)
+        if cfg.boilerplate.learn:
+            write_json(state.boilerplate_path, line_stats.to_dict())
+    else:
+        shutil.rmtree(staging)
+
+    t = time.perf_counter()
+    result = deduplicate(state.segments, cfg, dedup)
+    timings["dedup"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    written = write_outputs(state.segments, result, str(out))
+    timings["write"] = time.perf_counter() - t
+
+    run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
+    seg_idx = len(state.segments) - 1 if new_data else None
+    added_kept = sorted(i for i in written["kept_ids"] if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx)
+    record = {
+        "run_id": run_id,
+        "started": started.isoformat(),
+        "finished": datetime.now(timezone.utc).isoformat(),
+        "input": str(input_path),
+        "output": str(out),
+        "config": cfg.path,
+        "config_hash": cfg.digest(),
+        "dedup": dedup,
+        "segment": seg_name if new_data else None,
+        "files": read.files,
+        "skipped_files": read.skipped_files,
+        "counts": {
+            "documents": read.documents,
+            "new": read.new,
+            "updated": read.updated,
+            "unchanged": read.unchanged,
+            "quarantined": read.rejected,
+            "cleaned": stats.articles,
+            "passed_gates": stats.candidates,
+            "dropped": dict(sorted(stats.dropped.items())),
+            "corpus_kept": written["kept"],
+            "corpus_dropped": written["dropped"],
+            "clusters": result.clusters,
+            "lsh_candidate_pairs": result.candidate_pairs,
+            "lsh_verified_pairs": result.verified_pairs,
+        },
+        "edits": dict(stats.edits.most_common()),
+        "edits_by_source": {s: dict(c.most_common()) for s, c in sorted(stats.edits_by_source.items())},
+        "words_before": dict(sorted(stats.words_before.items())),
+        "words_removed": dict(sorted(stats.words_removed.items())),
+        "removed_lines": [
+            {"source": s, "reason": r, "line": line, "count": n}
+            for (s, r, line), n in sorted(stats.removed_lines.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.report.top_removed_lines * 5]
+        ],
+        "languages": dict(stats.languages.most_common()),
+        "kept_whole": sorted(stats.kept_whole),
+        "replaced_canonicals": written["replaced"],
+        "examples": stats.examples,
+        "added": {"kept": added_kept},
+        "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
+        "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
+    }
+    write_json(out / "runs" / f"{run_id}.json", record)
+    t = time.perf_counter()
+    rep = report_mod.build(out)
+    record["timings"]["report"] = round(time.perf_counter() - t, 3)
+    write_json(out / "runs" / f"{run_id}.json", record)
+    _publish_artifacts(record)
+    log.info(
+        "run %s done in %.1f s: %d kept, %d dropped in the corpus; report at %s",
+        run_id, record["timings"]["wall"], written["kept"], written["dropped"], out / "report.html",
+    )
+    return {"run_id": run_id, "record": str(out / "runs" / f"{run_id}.json"), "kept": written["kept"],
+            "dropped": written["dropped"], "report": rep}
+
+
+def _publish_artifacts(record: dict) -> None:
+    """Show the run's numbers in the Prefect UI next to the run."""
+    c = record["counts"]
+    rows = [{"stage": "read", "reason": "documents", "count": c["documents"]},
+            {"stage": "read", "reason": "already processed", "count": c["unchanged"]},
+            {"stage": "read", "reason": "quarantined", "count": c["quarantined"]},
+            {"stage": "clean", "reason": "passed gates", "count": c["passed_gates"]}]
+    rows += [{"stage": "gates", "reason": r, "count": n} for r, n in c["dropped"].items()]
+    rows += [{"stage": "boilerplate", "reason": r, "count": n} for r, n in record["edits"].items()]
+    rows += [{"stage": "corpus", "reason": "kept", "count": c["corpus_kept"]},
+             {"stage": "corpus", "reason": "dropped", "count": c["corpus_dropped"]}]
+    try:
+        create_table_artifact(table=rows, key="newsclean-counts", description="Counts per stage and reason")
+        md = (
+            f"# newsclean run {record['run_id']}\n\n"
+            f"* input `{record['input']}` → output `{record['output']}`\n"
+            f"* documents read: **{c['documents']}** ({c['new']} new, {c['updated']} updated, {c['unchanged']} already processed, {c['quarantined']} quarantined)\n"
+            f"* passed the gates: **{c['passed_gates']}**; dropped: {c['dropped'] or 'none'}\n"
+            f"* corpus now: **{c['corpus_kept']}** kept, {c['corpus_dropped']} dropped, {c['clusters']} clusters\n"
+            f"* wall time: {record['timings']['wall']} s\n"
+        )
+        create_markdown_artifact(markdown=md, key="newsclean-summary", description="newsclean run summary")
+    except Exception as exc:  # artifacts are a view; a run never fails on them
+        get_run_logger().warning("could not publish Prefect artifacts: %s", exc)

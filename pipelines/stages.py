@@ -1,0 +1,199 @@
+"""Shard-level work: plain functions that worker processes (or Prefect tasks
+on a cluster) run over one shard file each.
+
+They compose the cleaners and own the shard's I/O; they hold no cleaning
+logic. Everything they return is small (counters, learned statistics); the
+articles themselves go to files, so memory stays flat however large the
+corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from cleaners.boilerplate import SourceLineStats
+from cleaners.chain import Chain
+from cleaners.dedup import Signer, shingle_hashes, text_hash, tokens
+from cleaners.gates import word_count
+from cleaners.record import CHANGE_REASONS, Article
+
+from .config import Config
+from .store import atomic_open, dumps, save_npy
+
+STAGES = ("read", "repair", "boilerplate", "language", "signature", "dedup", "write")
+
+
+@dataclass
+class ShardStats:
+    """What one shard (or, merged, a whole run) did. Plain data: it crosses
+    process boundaries and lands in the run record."""
+
+    articles: int = 0
+    candidates: int = 0
+    dropped: Counter = field(default_factory=Counter)  # reason -> count
+    edits: Counter = field(default_factory=Counter)  # reason -> count
+    edits_by_source: dict = field(default_factory=dict)  # source -> reason -> count
+    words_before: Counter = field(default_factory=Counter)  # source -> words
+    words_removed: Counter = field(default_factory=Counter)  # source -> words
+    removed_lines: Counter = field(default_factory=Counter)  # (source, reason, line) -> count
+    languages: Counter = field(default_factory=Counter)
+    kept_whole: list = field(default_factory=list)
+    timings: Counter = field(default_factory=Counter)  # stage -> seconds
+    examples: list = field(default_factory=list)
+
+    def merge(self, other: "ShardStats", max_examples: int = 50) -> None:
+        self.articles += other.articles
+        self.candidates += other.candidates
+        for name in ("dropped", "edits", "words_before", "words_removed", "removed_lines", "languages", "timings"):
+            getattr(self, name).update(getattr(other, name))
+        for src, reasons in other.edits_by_source.items():
+            self.edits_by_source.setdefault(src, Counter()).update(reasons)
+        self.kept_whole.extend(other.kept_whole)
+        self.examples = sorted(self.examples + other.examples, key=lambda e: (-e["removed_words"], e["id"]))[:max_examples]
+
+
+_CHAINS: dict[str, Chain] = {}
+
+
+def _chain(cfg: Config) -> Chain:
+    """One compiled chain per configuration per process (rules compile once)."""
+    key = cfg.digest()
+    if key not in _CHAINS:
+        _CHAINS[key] = _build_chain(cfg)
+    return _CHAINS[key]
+
+
+def _build_chain(cfg: Config) -> Chain:
+    b = cfg.boilerplate
+    return Chain(
+        rules=cfg.ruleset(),
+        max_title_words=cfg.input.max_title_words,
+        offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
+        max_removed_share=None if b.max_removed_share is False else float(b.max_removed_share),
+        prefix_chars=cfg.language.prefix_chars,
+        keep_languages=tuple(cfg.language.keep),
+        min_words=cfg.quality.min_words,
+    )
+
+
+@lru_cache(maxsize=4)
+def _signer(num_perm: int, seed: int) -> Signer:
+    return Signer(num_perm, seed)
+
+
+def read_shard(path: str | Path) -> list[tuple[Article, str]]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            out.append((Article.from_dict(row["article"]), row["hash"]))
+    return out
+
+
+def learn_shard(path: str, cfg: Config) -> SourceLineStats:
+    """Pass 1: repair every article of the shard and count its lines per
+    source (run on a sample of shards, see ``learn_sample_articles``)."""
+    chain = _chain(cfg)
+    stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
+    for art, _ in read_shard(path):
+        chain.prepare(art)
+        stats.observe(art.source, art.text.split("\n"))
+    return stats
+
+
+def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, frozenset[str]], examples: int = 5) -> ShardStats:
+    """Pass 2: clean, detect language, gate, and sign one shard.
+
+    Writes ``<out_prefix>.candidates.jsonl`` / ``.signatures.npy`` /
+    ``.filtered.jsonl`` / ``.index.tsv`` (see :class:`pipelines.store.Segment`).
+    """
+    chain = _chain(cfg)
+    d = cfg.dedup
+    signer = _signer(d.num_perm, 1)
+    stats = ShardStats()
+    t = stats.timings
+    clock = time.perf_counter
+    t0 = clock()
+    docs = read_shard(path)
+    t["read"] += clock() - t0
+    token_cache: dict[str, int] = {}
+    signatures: list[np.ndarray] = []
+    cand_lines: list[str] = []
+    filt_lines: list[str] = []
+    index_lines: list[str] = []
+    for art, chash in docs:
+        stats.articles += 1
+        t0 = clock()
+        chain.prepare(art)
+        before = art.text
+        t["repair"] += clock() - t0
+        reason = chain.finish(art, learned.get(art.source or "", frozenset()), t)
+        _account(stats, art, before)
+        if reason:
+            stats.dropped[reason] += 1
+            filt_lines.append(dumps({"id": art.id, "reason": reason, "detail": _detail(art, reason, cfg), "source": art.source, "language": art.language}))
+            index_lines.append(f"{art.id}\t{chash}\tfiltered")
+            continue
+        t0 = clock()
+        toks = tokens(art.text)
+        hashes = shingle_hashes(toks, d.shingle_size, token_cache)
+        signatures.append(signer.sign(hashes))
+        row = art.to_dict()
+        row["_dedup"] = {"words": word_count(art.text), "shingles": int(hashes.size), "exact": text_hash(toks)}
+        cand_lines.append(dumps(row))
+        index_lines.append(f"{art.id}\t{chash}\tcandidate")
+        stats.candidates += 1
+        t["signature"] += clock() - t0
+        if art.edits and len(stats.examples) < examples * 4:
+            removed = sum(len(e.text.split()) for e in art.edits if e.reason not in CHANGE_REASONS)
+            stats.examples.append({"id": art.id, "source": art.source, "before": before, "after": art.text,
+                                   "edits": [e.to_dict() for e in art.edits], "removed_words": removed})
+    stats.examples = sorted(stats.examples, key=lambda e: (-e["removed_words"], e["id"]))[:examples]
+    t0 = clock()
+    _write_lines(f"{out_prefix}.candidates.jsonl", cand_lines)
+    _write_lines(f"{out_prefix}.filtered.jsonl", filt_lines)
+    _write_lines(f"{out_prefix}.index.tsv", index_lines)
+    sig = np.stack(signatures) if signatures else np.empty((0, d.num_perm), dtype=np.uint32)
+    save_npy(f"{out_prefix}.signatures.npy", sig)
+    t["write"] += clock() - t0
+    return stats
+
+
+def _detail(art: Article, reason: str, cfg: Config) -> str:
+    if reason == "language":
+        return f"{art.language} (p={art.language_prob}); keeping {', '.join(cfg.language.keep)}"
+    if reason == "too_short":
+        return f"{word_count(art.text)} words after cleaning < {cfg.quality.min_words}"
+    if reason == "empty":
+        return "no text left after cleaning" if art.raw_chars else "record has empty text"
+    return ""
+
+
+def _account(stats: ShardStats, art: Article, before: str) -> None:
+    src = art.source or "(none)"
+    stats.words_before[src] += len(before.split())
+    per_src = stats.edits_by_source.setdefault(src, Counter())
+    for e in art.edits:
+        stats.edits[e.reason] += 1
+        per_src[e.reason] += 1
+        if e.reason not in CHANGE_REASONS and e.text:
+            stats.words_removed[src] += len(e.text.split())
+            stats.removed_lines[(src, e.reason, e.text[:200])] += 1
+    if art.language:
+        stats.languages[art.language] += 1
+    if "kept_whole" in art.flags:
+        stats.kept_whole.append(art.id)
+
+
+def _write_lines(path: str, lines: list[str]) -> None:
+    with atomic_open(path) as fh:
+        for line in lines:
+            fh.write(line)
+            fh.write("\n")
