@@ -1,0 +1,54 @@
+"""Shared fixtures: the flow runs for real, under Prefect's test harness (a
+temporary local server and database, no network)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines import runtime
+
+runtime.configure()
+
+ROOT = Path(__file__).resolve().parent.parent
+# Read-only material beside the clone (also beside CI's clone).
+SHARED = Path(os.environ.get("NEWSCLEAN_SHARED", ROOT.parent / "shared"))
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def shared(*parts: str) -> Path:
+    """Path under ../shared, skipping the test with a reason if it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not present (../shared is read in place, never copied)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    runtime.quiet_shutdown()
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def run_flow(prefect_harness):
+    """Run the real flow: ``run_flow(input, output, config=None, dedup=True)``."""
+    from pipelines.flow import newsclean_flow
+
+    def _run(input_path, output, config=None, dedup=True):
+        return newsclean_flow(str(input_path), str(output), str(config) if config else None, dedup)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def sample_run(run_flow, tmp_path_factory):
+    """One run of the default configuration over the embedded sample raw/."""
+    out = tmp_path_factory.mktemp("sample")
+    result = run_flow(ROOT / "raw", out)
+    return out, result
