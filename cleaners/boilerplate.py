@@ -66,6 +66,8 @@ class RuleSet:
     min_paragraph_words: int = 8
     anchor_paragraphs: int = 2
     max_anchors: int = 0
+    lone_min_paragraphs: int = 8
+    lone_max_shared: float = 0.05
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "RuleSet":
@@ -83,6 +85,8 @@ class RuleSet:
             min_paragraph_words=off.get("min_paragraph_words", 8),
             anchor_paragraphs=off.get("anchor_paragraphs", 2),
             max_anchors=off.get("max_anchors", 0),
+            lone_min_paragraphs=off.get("lone_min_paragraphs", 8),
+            lone_max_shared=off.get("lone_max_shared", 0.05),
         )
 
     def for_source(self, source: str | None) -> list[Rule]:
@@ -246,6 +250,12 @@ class TopicScore:
     words: int
     anchors: int
     shared: float
+    # Opens with a headline-like line (short, no closing punctuation) and
+    # goes on: the shape of a teaser for another story spliced into the page.
+    headline_led: bool = False
+    # How many scored paragraphs the article has: in short articles genuine
+    # paragraphs share few words, so the lexical evidence is weaker.
+    paragraphs: int = 0
 
 
 def offtopic_scores(
@@ -269,8 +279,25 @@ def offtopic_scores(
         # df counts this paragraph too, hence the +1.
         anchors = sum(1 for w in ws if w in title_words or df[w] >= anchor_paragraphs + 1)
         shared = sum(1 for w in ws if df[w] > 1 or w in title_words)
-        scores.append(TopicScore(b, len(ws), anchors, shared / len(ws)))
+        first = lines[b[0]]
+        headline_led = len(b) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
+        scores.append(TopicScore(b, len(ws), anchors, shared / len(ws), headline_led, len(blocks)))
     return scores
+
+
+_SENTENCE_END = regex.compile(r"[.!?:;\"”’'»)]\s*$")
+
+
+def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
+    """The decision on a :class:`TopicScore`: no core word of the article,
+    and either the shape of a spliced teaser with little shared vocabulary,
+    or, in an article long enough for the evidence to mean something,
+    almost no shared vocabulary at all."""
+    if score.anchors > rules.max_anchors:
+        return False
+    if score.headline_led:
+        return score.shared <= max_shared
+    return score.paragraphs >= rules.lone_min_paragraphs and score.shared <= rules.lone_max_shared
 
 
 # --------------------------------------------------------------------------
@@ -321,15 +348,9 @@ def strip_boilerplate(
     nonblank = [i for i, ln in enumerate(lines) if ln]
     n = len(nonblank)
 
-    # Glued prefixes on the first line and suffixes on any line.
+    # Suffixes glued to any line (prefixes come after line removal, below).
     for rule in site_rules:
-        if rule.kind == "prefix" and nonblank:
-            i = nonblank[0]
-            m = rule.pattern.search(lines[i])
-            if m and m.end() < len(lines[i]):
-                edits.append(Edit(rule.reason, m.group(0).strip()))
-                lines[i] = lines[i][m.end():]
-        elif rule.kind == "suffix":
+        if rule.kind == "suffix":
             for i in nonblank:
                 m = rule.pattern.search(lines[i])
                 if m and m.start() > 0:
@@ -368,10 +389,21 @@ def strip_boilerplate(
                 remove[i] = rule.reason
                 break
 
+    # A dateline glued to the first sentence: the first line that survived
+    # (bylines and dateline lines above it are already gone).
+    first = next((i for i in nonblank if i not in remove), None)
+    if first is not None:
+        for rule in site_rules:
+            if rule.kind == "prefix":
+                m = rule.pattern.search(lines[first])
+                if m and m.end() < len(lines[first]):
+                    edits.append(Edit(rule.reason, m.group(0).strip()))
+                    lines[first] = lines[first][m.end():]
+
     if offtopic_threshold is not None:
         kept = [ln if i not in remove else "" for i, ln in enumerate(lines)]
         for score in offtopic_scores(kept, title, rules.stopwords, rules.min_paragraph_words, rules.anchor_paragraphs):
-            if score.anchors <= rules.max_anchors and score.shared <= offtopic_threshold:
+            if is_offtopic(score, rules, offtopic_threshold):
                 for i in score.lines:
                     remove.setdefault(i, "offtopic")
 
