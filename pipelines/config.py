@@ -83,6 +83,18 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """Used by ``newsclean serve`` when the command line gives no schedule.
+    Not part of the config hash: when a run happens does not change what it
+    writes."""
+
+    cron: str = ""
+    interval_seconds: float = 0
+    timezone: str = "UTC"
+    deployment: str = "nightly"
+
+
+@dataclass(frozen=True)
 class Config:
     run: RunSettings = field(default_factory=RunSettings)
     input: InputSettings = field(default_factory=InputSettings)
@@ -91,6 +103,7 @@ class Config:
     quality: QualitySettings = field(default_factory=QualitySettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     # The rule set as loaded (data, so it is part of the config hash).
     rules: dict[str, Any] = field(default_factory=dict)
     path: str = ""
@@ -102,6 +115,7 @@ class Config:
         """Hash of everything that affects the output (not the file path)."""
         d = asdict(self)
         d.pop("path")
+        d.pop("schedule")
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def with_overrides(self, **sections: dict[str, Any]) -> "Config":
@@ -130,6 +144,7 @@ _SECTIONS = {
     "quality": QualitySettings,
     "dedup": DedupSettings,
     "report": ReportSettings,
+    "schedule": ScheduleSettings,
 }
 
 
