@@ -1,0 +1,272 @@
+"""Boilerplate benchmark: does newsclean's cleaning make extractor output
+closer to the human gold article body?
+
+Inputs (read in place from ``<repo>/../shared/data``):
+
+* article-extraction-benchmark: 181 news pages, gold bodies, and the text
+  output of eight real extractors (``html-text`` is the whole page's text).
+* wcxb-articles: 450 article pages (HTML) with gold main text and must-keep /
+  must-remove snippets; text inputs are made here with trafilatura and with
+  html-text (cached under ``benchmarks/results/cache``).
+
+Each input is cleaned by newsclean's own shard functions, learn pass then
+clean pass, exactly as the flow runs them, with dedup off and a quality gate
+that cannot drop a page (the run configuration, default
+``configs/default.toml``, with ``[quality] min_words = 0``). Every
+record carries the page's URL host as ``source`` (so per-source learning
+works as in a real crawl) and the HTML ``<title>`` as ``title`` (what any
+scraper stores beside the text).
+
+Metric (the article-extraction benchmark's own): precision / recall / F1 over
+the *sets* of word 4-gram shingles of lowercased ``\\w+`` tokens, per page,
+averaged over pages. Pages are split in two halves by a hash of their id:
+rules were tuned on half A only; half B is held out. Both are printed.
+
+    .venv/bin/python benchmarks/boilerplate.py            # everything
+    .venv/bin/python benchmarks/boilerplate.py --only aeb --inputs trafilatura
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cleaners.boilerplate import SourceLineStats  # noqa: E402
+from cleaners.record import Article  # noqa: E402
+from pipelines.config import load_config  # noqa: E402
+from pipelines.stages import clean_shard, learn_shard  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+AEB = SHARED / "article-extraction-benchmark"
+WCXB = SHARED / "wcxb-articles" / "dev"
+RESULTS = ROOT / "benchmarks" / "results"
+CACHE = RESULTS / "cache"
+AEB_INPUTS = ("trafilatura", "newspaper", "readability", "goose3", "boilerpipe", "justext", "inscriptis", "html-text")
+
+_TOKEN = re.compile(r"\w+")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S | re.I)
+
+
+# ---------------------------------------------------------------- metric
+
+
+def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = _TOKEN.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))} if words else set()
+
+
+def prf(gold: str, pred: str) -> tuple[float, float, float]:
+    g, p = shingles(gold), shingles(pred)
+    if not g and not p:
+        return 1.0, 1.0, 1.0
+    tp = len(g & p)
+    prec = tp / len(p) if p else 0.0
+    rec = tp / len(g) if g else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return prec, rec, f1
+
+
+def half(page_id: str) -> str:
+    """A (tuning) or B (held out), fixed by a hash of the id."""
+    return "A" if int(hashlib.sha1(page_id.encode()).hexdigest(), 16) % 2 == 0 else "B"
+
+
+def _norm(text: str) -> str:
+    return " " + " ".join(_TOKEN.findall(text.lower())) + " "
+
+
+def snippet_shares(text: str, keep: list[str], remove: list[str]) -> tuple[float | None, float | None]:
+    """Share of must-keep snippets still present and of must-remove snippets
+    gone (token-normalised substring match)."""
+    t = _norm(text)
+    k = [_norm(s) in t for s in keep if _norm(s).strip()]
+    r = [_norm(s) not in t for s in remove if _norm(s).strip()]
+    return (sum(k) / len(k) if k else None), (sum(r) / len(r) if r else None)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def page_title(raw_html: str) -> str:
+    m = _TITLE.search(raw_html)
+    return " ".join(html.unescape(m.group(1)).split()) if m else ""
+
+
+def host(url: str) -> str:
+    h = urlparse(url).netloc.lower()
+    return h[4:] if h.startswith("www.") else h
+
+
+def aeb_pages() -> dict[str, dict]:
+    gold = json.loads((AEB / "ground-truth.json").read_text())
+    pages = {}
+    for pid, g in gold.items():
+        raw = gzip.open(AEB / "html" / f"{pid}.html.gz", "rt", encoding="utf-8", errors="replace").read()
+        pages[pid] = {"gold": g["articleBody"], "url": g["url"], "title": page_title(raw)}
+    return pages
+
+
+def aeb_output(name: str) -> dict[str, str]:
+    d = json.loads((AEB / "output" / f"{name}.json").read_text())
+    d = d["output"] if "version" in d and "output" in d else d
+    return {k: (v.get("articleBody") or "") for k, v in d.items()}
+
+
+def wcxb_pages() -> dict[str, dict]:
+    pages = {}
+    for f in sorted((WCXB / "ground-truth").glob("*.json.gz")):
+        d = json.loads(gzip.open(f, "rt", encoding="utf-8").read())
+        gt = d["ground_truth"]
+        pid = f.name.split(".")[0]
+        pages[pid] = {"gold": gt["main_content"], "url": d.get("url", ""), "keep": gt.get("with", []),
+                      "remove": gt.get("without", [])}
+    return pages
+
+
+def wcxb_texts(tool: str, pages: dict[str, dict]) -> dict[str, dict]:
+    """Text of each page by ``tool`` (trafilatura or html-text), plus the
+    page title; cached because trafilatura takes a minute or two."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"wcxb-{tool}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    if tool == "trafilatura":
+        import trafilatura
+
+        def convert(h: str) -> str:
+            return trafilatura.extract(h, include_comments=False, include_tables=True) or ""
+    else:
+        import html_text
+
+        def convert(h: str) -> str:
+            return html_text.extract_text(h) or ""
+    out = {}
+    for pid in pages:
+        raw = gzip.open(WCXB / "html" / f"{pid}.html.gz", "rt", encoding="utf-8", errors="replace").read()
+        out[pid] = {"text": convert(raw), "title": page_title(raw)}
+    path.write_text(json.dumps(out))
+    return out
+
+
+# ---------------------------------------------------------------- cleaning
+
+
+def clean(records: list[dict], config: Path | None = None) -> dict[str, str]:
+    """Run newsclean's learn and clean passes over ``records`` (one shard, as
+    the flow does for a small run) and return id -> cleaned text ("" for a
+    page the chain dropped)."""
+    # What users run, less the two stages that would hide pages from the
+    # score: the length gate and dedup (pages here are distinct anyway).
+    cfg = load_config(config).with_overrides(quality={"min_words": 0}, dedup={"enabled": False})
+    with tempfile.TemporaryDirectory() as tmp:
+        shard = Path(tmp) / "shard.jsonl"
+        with open(shard, "w", encoding="utf-8") as fh:
+            for r in records:
+                art = Article(id=r["id"], text=r["text"], title=r.get("title", ""), url=r.get("url"), source=r.get("source"))
+                fh.write(json.dumps({"article": art.to_dict(), "hash": r["id"]}) + "\n")
+        stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
+        if cfg.boilerplate.learn:
+            stats.merge(learn_shard(str(shard), cfg))
+        learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
+        clean_shard(str(shard), str(Path(tmp) / "out"), cfg, learned, 0)
+        out = {r["id"]: "" for r in records}
+        for line in open(Path(tmp) / "out.candidates.jsonl", encoding="utf-8"):
+            row = json.loads(line)
+            out[row["id"]] = row["text"]
+        return out
+
+
+def score(pages: dict[str, dict], before: dict[str, str], after: dict[str, str]) -> dict:
+    res: dict = {}
+    for h in ("A", "B", "all"):
+        ids = [p for p in pages if h == "all" or half(p) == h]
+        row = {"pages": len(ids)}
+        for label, texts in (("before", before), ("after", after)):
+            trip = [prf(pages[p]["gold"], texts.get(p, "")) for p in ids]
+            row[label] = {m: round(statistics.fmean(t[i] for t in trip), 4) for i, m in enumerate(("p", "r", "f1"))}
+            if "keep" in pages[ids[0]]:
+                sh = [snippet_shares(texts.get(p, ""), pages[p]["keep"], pages[p]["remove"]) for p in ids]
+                kept = [k for k, _ in sh if k is not None]
+                removed = [r for _, r in sh if r is not None]
+                row[label]["keep"] = round(statistics.fmean(kept), 4)
+                row[label]["remove"] = round(statistics.fmean(removed), 4)
+        res[h] = row
+    return res
+
+
+def run(only: str | None, inputs: list[str] | None, config: Path | None) -> dict:
+    results: dict = {"config": str(config or "configs/default.toml"), "inputs": {}}
+    if only in (None, "aeb"):
+        pages = aeb_pages()
+        for name in inputs or AEB_INPUTS:
+            texts = aeb_output(name)
+            recs = [{"id": p, "text": texts.get(p, ""), "title": pages[p]["title"], "url": pages[p]["url"],
+                     "source": host(pages[p]["url"])} for p in sorted(pages)]
+            t0 = time.perf_counter()
+            after = clean(recs, config)
+            results["inputs"][f"aeb/{name}"] = {**score(pages, texts, after), "seconds": round(time.perf_counter() - t0, 2)}
+            _print_row(f"aeb/{name}", results["inputs"][f"aeb/{name}"])
+    if only in (None, "wcxb"):
+        pages = wcxb_pages()
+        for tool in [t for t in ("trafilatura", "html-text") if not inputs or t in inputs]:
+            conv = wcxb_texts(tool, pages)
+            recs = [{"id": p, "text": conv[p]["text"], "title": conv[p]["title"], "url": pages[p]["url"],
+                     "source": host(pages[p]["url"])} for p in sorted(pages)]
+            t0 = time.perf_counter()
+            after = clean(recs, config)
+            before = {p: conv[p]["text"] for p in pages}
+            results["inputs"][f"wcxb/{tool}"] = {**score(pages, before, after), "seconds": round(time.perf_counter() - t0, 2)}
+            _print_row(f"wcxb/{tool}", results["inputs"][f"wcxb/{tool}"])
+    return results
+
+
+_HEADER_DONE = False
+
+
+def _print_row(name: str, r: dict) -> None:
+    global _HEADER_DONE
+    if not _HEADER_DONE:
+        print(f"{'input':<22}{'half':>5}{'pages':>6} | {'P before':>8}{'R':>7}{'F1':>7} | {'P after':>8}{'R':>7}{'F1':>7} | {'dF1':>7}  snippets kept/removed (before -> after)")
+        _HEADER_DONE = True
+    for h in ("A", "B", "all"):
+        row = r[h]
+        b, a = row["before"], row["after"]
+        extra = ""
+        if "keep" in b:
+            extra = f"  keep {b['keep']:.3f}->{a['keep']:.3f}  remove {b['remove']:.3f}->{a['remove']:.3f}"
+        print(f"{name:<22}{h:>5}{row['pages']:>6} | {b['p']:8.3f}{b['r']:7.3f}{b['f1']:7.3f} | {a['p']:8.3f}{a['r']:7.3f}{a['f1']:7.3f} | {a['f1'] - b['f1']:+7.3f}{extra}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("aeb", "wcxb"), help="run one data set")
+    ap.add_argument("--inputs", nargs="*", help="restrict to these inputs (extractor names)")
+    ap.add_argument("--config", type=Path, default=None, help="run configuration (default: configs/default.toml)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "boilerplate.json")
+    args = ap.parse_args()
+    if not AEB.exists() or not WCXB.exists():
+        sys.exit(f"needs {SHARED} (read in place)")
+    t0 = time.perf_counter()
+    results = run(args.only, args.inputs, args.config)
+    results["seconds"] = round(time.perf_counter() - t0, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {args.out} ({results['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
