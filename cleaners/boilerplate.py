@@ -42,10 +42,13 @@ class Rule:
 
     @classmethod
     def from_dict(cls, kind: str, d: Mapping[str, Any]) -> "Rule":
+        # Patterns that rely on capitals (city datelines) must say so: under
+        # IGNORECASE, \p{Lu} matches any letter.
+        flags = FLAGS & ~regex.IGNORECASE if d.get("case_sensitive") else FLAGS
         return cls(
             kind=kind,
             reason=d["reason"],
-            pattern=regex.compile(d["pattern"], FLAGS),
+            pattern=regex.compile(d["pattern"], flags),
             max_words=d.get("max_words"),
             where=d.get("where", "any"),
         )
@@ -68,6 +71,7 @@ class RuleSet:
     max_anchors: int = 0
     lone_min_paragraphs: int = 8
     lone_max_shared: float = 0.05
+    page: "PageParams | None" = None
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "RuleSet":
@@ -87,6 +91,7 @@ class RuleSet:
             max_anchors=off.get("max_anchors", 0),
             lone_min_paragraphs=off.get("lone_min_paragraphs", 8),
             lone_max_shared=off.get("lone_max_shared", 0.05),
+            page=PageParams(**cfg["page"]) if cfg.get("page", {}).get("enabled", True) and "page" in cfg else None,
         )
 
     def for_source(self, source: str | None) -> list[Rule]:
@@ -301,6 +306,97 @@ def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
 
 
 # --------------------------------------------------------------------------
+# Titles and whole-page text
+
+_TOKEN = regex.compile(r"\w+", regex.UNICODE)
+_TITLE_SEP = regex.compile(r"\s+[|\-–—:·•»]\s+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def is_title_line(line: str, title: str, min_share: float = 0.5) -> bool:
+    """A head line that repeats the page title. Page titles carry the site's
+    name ("... - WSJ", "Classificação NASCAR | Autoracing | F1"), so a line
+    counts when it equals one of the title's segments or when nearly all its
+    words are the title's and it covers at least ``min_share`` of them."""
+    lt = _tokens(line)
+    if not lt or not title:
+        return False
+    tt = _tokens(title)
+    if lt == tt or any(lt == _tokens(seg) for seg in _TITLE_SEP.split(title)):
+        return True
+    if len(lt) < 3:
+        return False
+    tset = set(tt)
+    inside = sum(1 for w in lt if w in tset)
+    return inside >= 0.9 * len(lt) and len(set(lt) & tset) >= min_share * len(tset)
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """Finding the article in whole-page text (see :func:`main_block`);
+    values come from ``[page]`` in ``configs/rules.toml``."""
+
+    enabled: bool = True
+    # A line is body text when it has this many words and ends a sentence.
+    body_words: int = 10
+    # Body lines separated by at most this many other lines belong together.
+    max_gap_lines: int = 6
+    # Only text that looks like a whole page is trimmed: at least this many
+    # lines, of which at least this share are short (menus, link lists).
+    min_lines: int = 25
+    min_short_share: float = 0.45
+    short_words: int = 4
+    # Other blocks are kept when they hold at least this share of the main
+    # block's body words.
+    keep_share: float = 0.5
+
+
+_ENDS_SENTENCE = regex.compile(r"[.!?…:;\"”’'»)\]]\s*$")
+
+
+def main_block(lines: list[str], idx: list[int], p: PageParams) -> set[int] | None:
+    """Indices (of ``idx``) outside the article body of whole-page text, or
+    None when the text does not look like a whole page.
+
+    Menus, link lists, teasers and footers are runs of short lines; the
+    article is a run of sentence-length lines with at most a few short lines
+    (headings, captions) between them. Blocks of body lines are formed by
+    closing gaps of at most ``max_gap_lines``; the largest block by body
+    words is the article, and other blocks at least ``keep_share`` its size
+    stay with it (an article split by a gallery or an inline promo)."""
+    n = len(idx)
+    if n < p.min_lines:
+        return None
+    words = [len(lines[i].split()) for i in idx]
+    short = sum(1 for w in words if w <= p.short_words)
+    if short < p.min_short_share * n:
+        return None
+    body = [w >= p.body_words and bool(_ENDS_SENTENCE.search(lines[i])) for i, w in zip(idx, words)]
+    blocks: list[list[int]] = []  # [first pos, last pos, body words]
+    last = None
+    for pos in range(n):
+        if not body[pos]:
+            continue
+        if last is not None and pos - last - 1 <= p.max_gap_lines:
+            blocks[-1][1] = pos
+            blocks[-1][2] += words[pos]
+        else:
+            blocks.append([pos, pos, words[pos]])
+        last = pos
+    if not blocks:
+        return None
+    best = max(b[2] for b in blocks)
+    keep = [b for b in blocks if b[2] >= p.keep_share * best]
+    inside: set[int] = set()
+    for b in keep:
+        inside.update(range(b[0], b[1] + 1))
+    return {idx[pos] for pos in range(n) if pos not in inside}
+
+
+# --------------------------------------------------------------------------
 # The stage
 
 
@@ -367,13 +463,20 @@ def strip_boilerplate(
                     remove.setdefault(j, rule.reason)
                 break
 
-    title_key = line_key(title) if title else None
+    # Whole-page text: everything outside the article's block goes first,
+    # so that the edge rules below see the article's own head and tail.
+    if rules.page is not None:
+        for i in main_block(lines, [i for i in nonblank if i not in remove], rules.page) or ():
+            remove.setdefault(i, "page")
+        nonblank = [i for i in nonblank if i not in remove]
+        n = len(nonblank)
+
     line_rules = [r for r in site_rules if r.kind == "line"]
     for pos, i in enumerate(nonblank):
         if i in remove:
             continue
         line = lines[i]
-        if title_key and pos < rules.edge_lines and line_key(line) == title_key:
+        if title and pos < rules.edge_lines and is_title_line(line, title):
             remove[i] = "title"
             continue
         if learned and line_key(line) in learned:
