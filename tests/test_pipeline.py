@@ -1,0 +1,185 @@
+"""The whole pipeline on the embedded sample (raw/): every input accounted
+for, syndicated copies clustered by story, bad input quarantined, reruns
+byte-identical. Expectations about the sample live in
+tests/data/sample_expectations.json, written together with the sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cleaners.repair import strip_markdown
+from conftest import DATA, ROOT
+from pipelines.readers import read_documents, scan
+
+EXPECT = json.loads((DATA / "sample_expectations.json").read_text(encoding="utf-8"))
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _input_ids() -> list[str]:
+    ids = []
+    for doc in read_documents(scan(ROOT / "raw")):
+        ids.append(doc.id)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def sample(sample_run):
+    out, result = sample_run
+    return {
+        "out": out,
+        "result": result,
+        "articles": {a["id"]: a for a in _jsonl(out / "articles.jsonl")},
+        "dropped": {d["id"]: d for d in _jsonl(out / "dropped.jsonl")},
+    }
+
+
+@pytest.fixture(scope="module")
+def undeduped(run_flow, tmp_path_factory):
+    out = tmp_path_factory.mktemp("nodedup")
+    run_flow(ROOT / "raw", out, dedup=False)
+    return {a["id"]: a for a in _jsonl(out / "articles.jsonl")}, {d["id"]: d for d in _jsonl(out / "dropped.jsonl")}
+
+
+def test_every_input_article_appears_exactly_once(sample):
+    kept, dropped = list(sample["articles"]), list(sample["dropped"])
+    inputs = _input_ids()
+    assert len(inputs) >= 44
+    assert sorted(kept + dropped) == sorted(inputs), "each input id must be kept or dropped, once"
+    assert not set(kept) & set(dropped)
+
+
+def test_sample_has_what_the_issue_asks_for():
+    txt = list((ROOT / "raw").rglob("*.txt"))
+    jsonl = list((ROOT / "raw").rglob("*.jsonl")) + list((ROOT / "raw").rglob("*.jsonl.gz"))
+    assert len(txt) >= 20 and len(jsonl) >= 2
+    good = [d for d in read_documents(scan(ROOT / "raw")) if hasattr(d, "edits")]
+    assert len(good) >= 40
+
+
+def test_syndicated_copies_cluster_by_story_and_nothing_else(sample):
+    canonical_of = {}
+    for a in sample["articles"].values():
+        canonical_of[a["id"]] = a["id"]
+        for dup in a["duplicates"]:
+            canonical_of[dup["id"]] = a["id"]
+            assert 0.0 < dup["similarity"] <= 1.0
+    story_ids = set()
+    for story, ids in EXPECT["stories"].items():
+        canons = {canonical_of.get(i) for i in ids}
+        assert len(canons) == 1 and None not in canons, f"{story} split over {canons}"
+        story_ids |= set(ids)
+    # No article outside the stories is folded into anything.
+    for a in sample["articles"].values():
+        members = {a["id"], *(d["id"] for d in a["duplicates"])}
+        if len(members) > 1:
+            assert members <= story_ids
+            matching = [set(ids) for ids in EXPECT["stories"].values() if a["id"] in ids]
+            assert matching and members == matching[0]
+    for group in EXPECT["distinct_same_event"]:
+        assert all(i in sample["articles"] and not sample["articles"][i]["duplicates"] for i in group)
+
+
+def test_duplicates_are_dropped_with_their_canonical(sample):
+    for d in sample["dropped"].values():
+        if d["reason"] == "duplicate":
+            canon = sample["articles"][d["canonical"]]
+            assert d["id"] in {m["id"] for m in canon["duplicates"]}
+            assert d["canonical"] in d["detail"]
+
+
+def test_bad_input_is_quarantined_with_a_readable_reason(sample):
+    dropped = sample["dropped"]
+    for doc_id, kind in EXPECT["bad"].items():
+        assert doc_id in dropped, doc_id
+        if kind == "empty_text":
+            assert dropped[doc_id]["reason"] == "empty"
+        else:
+            assert dropped[doc_id]["reason"] == "quarantined"
+            assert len(dropped[doc_id]["detail"]) > 10
+    assert "broken JSON" in dropped[next(i for i, k in EXPECT["bad"].items() if k == "broken_json")]["detail"]
+    assert "text" in dropped[next(i for i, k in EXPECT["bad"].items() if k == "no_text")]["detail"]
+    run = json.loads(Path(sample["result"]["record"]).read_text())
+    assert run["counts"]["quarantined"] == sum(1 for k in EXPECT["bad"].values() if k != "empty_text")
+    assert run["skipped_files"] == EXPECT["unsupported"]
+
+
+def test_languages_and_too_short(sample, undeduped):
+    kept, dropped = undeduped
+    for doc_id, lang in EXPECT["non_english"].items():
+        art = kept.get(doc_id)
+        assert art is not None, f"{doc_id} dropped: {dropped.get(doc_id)}"
+        assert art["language"] == lang
+        assert 0.5 < art["language_prob"] <= 1.0
+    for doc_id in EXPECT["too_short"]:
+        assert dropped[doc_id]["reason"] == "too_short"
+    english = [a for a in kept.values() if a["id"] not in EXPECT["non_english"]]
+    assert all(a["language"] == "en" for a in english)
+
+
+def test_leftovers_removed_and_genuine_text_kept(undeduped):
+    kept, _ = undeduped
+    for doc_id, snippets in EXPECT["must_remove"].items():
+        art = kept[doc_id]
+        for snippet in snippets:
+            # Compare as the cleaner sees it (markdown already stripped); a
+            # snippet that is all markup (a bare URL line) is checked as is.
+            plain = strip_markdown(snippet)[0].strip("*[]( )#") or snippet
+            assert plain not in art["text"], f"{doc_id}: left {snippet!r}"
+    for doc_id, snippets in EXPECT["must_keep"].items():
+        for snippet in snippets:
+            assert snippet in kept[doc_id]["text"], f"{doc_id}: lost {snippet!r}"
+
+
+def test_offtopic_inserts_removed_with_reason(undeduped):
+    kept, _ = undeduped
+    for doc_id, phrase in EXPECT["offtopic"].items():
+        art = kept[doc_id]
+        assert phrase not in art["text"]
+        assert any(e["reason"] == "offtopic" and phrase in e["text"] for e in art["edits"])
+
+
+def test_mojibake_repaired(undeduped):
+    kept, _ = undeduped
+    for doc_id in EXPECT["mojibake"]:
+        text = kept[doc_id]["text"]
+        for marker in ("â€", "Ã©", "Ã¨", "Â"):
+            assert marker not in text, f"{doc_id} still has {marker!r}"
+        assert any(e["reason"] == "mojibake" for e in kept[doc_id]["edits"])
+    for doc_id in EXPECT["legacy_encoding"]:
+        assert "é" in kept[doc_id]["text"] or "é" in kept[doc_id]["title"]
+
+
+def test_no_dedup_keeps_every_article_that_passes(sample, undeduped):
+    kept, dropped = undeduped
+    n_dup = sum(1 for d in sample["dropped"].values() if d["reason"] == "duplicate")
+    assert len(kept) == len(sample["articles"]) + n_dup
+    assert not any(d["reason"] == "duplicate" for d in dropped.values())
+    assert all(a["duplicates"] == [] for a in kept.values())
+
+
+def test_rerun_is_byte_identical(sample, run_flow, tmp_path):
+    first = (sample["out"] / "articles.jsonl").read_bytes()
+    # Into a fresh folder ...
+    run_flow(ROOT / "raw", tmp_path)
+    assert (tmp_path / "articles.jsonl").read_bytes() == first
+    # ... and again into the same folder: nothing new, nothing changes.
+    run_flow(ROOT / "raw", tmp_path)
+    assert (tmp_path / "articles.jsonl").read_bytes() == first
+    runs = sorted((tmp_path / "runs").glob("*.json"))
+    last = json.loads(runs[-1].read_text())
+    assert last["counts"]["new"] == 0 and last["counts"]["unchanged"] == last["counts"]["documents"]
+
+
+def test_outputs_are_complete_records(sample):
+    for a in sample["articles"].values():
+        assert set(a) >= {"id", "title", "text", "language", "url", "source", "duplicates", "edits"}
+        assert all({"reason", "text"} <= set(e) for e in a["edits"])
+    assert (sample["out"] / "report.json").exists() and (sample["out"] / "report.html").exists()
+    # No temporary files left behind by the atomic writers.
+    assert not list(sample["out"].glob(".*.jsonl.*"))
