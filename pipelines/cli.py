@@ -66,5 +66,34 @@ def report(output: Path = typer.Argument(Path("clean"), help="An output folder o
     typer.echo(f"wrote {paths['json']} and {paths['html']}")
 
 
+@app.command()
+def serve(
+    cron: Optional[list[str]] = typer.Option(None, "--cron", help="Cron schedule, e.g. \"0 2 * * *\" (repeatable). Default: [schedule] of the config."),
+    interval: Optional[float] = typer.Option(None, "--interval", help="Seconds between runs, instead of or besides --cron."),
+    input: Path = typer.Option(Path("raw"), "--input", help="Folder (walked recursively) or file of raw articles."),
+    output: Path = typer.Option(Path("clean"), "--output", help="Output folder (runs are incremental: each processes only new input)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: configs/default.toml)."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Skip the near-duplicate stage."),
+    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: [schedule] deployment of the config)."),
+    timezone: Optional[str] = typer.Option(None, "--timezone", help="Time zone of the cron schedule (default: [schedule] timezone)."),
+) -> None:
+    """Run the pipeline on a schedule: serve it as a Prefect deployment until stopped (Ctrl-C).
+
+    Needs a Prefect server: start one with `prefect server start` (see the README).
+    """
+    from .serve import ServeError, make_plan, resolve_api_url
+    from .serve import serve as serve_plan
+
+    try:
+        plan = make_plan(input, output, config, not no_dedup, cron, interval, name, timezone)
+        api_url = resolve_api_url()
+        runtime.quiet_shutdown()
+        typer.echo(f"serving deployment newsclean/{plan.name} on {api_url}: {plan.describe()}")
+        serve_plan(plan, api_url)
+    except ServeError as exc:
+        typer.echo(f"newsclean serve: {exc}", err=True)
+        raise typer.Exit(2)
+
+
 if __name__ == "__main__":
     app()
