@@ -416,6 +416,7 @@ def newsclean_flow(
             "clusters": result.clusters,
             "lsh_candidate_pairs": result.candidate_pairs,
             "lsh_verified_pairs": result.verified_pairs,
+            "duplicates": len(result.assignment) - result.clusters,
         },
         "edits": dict(stats.edits.most_common()),
         "edits_by_source": {s: dict(c.most_common()) for s, c in sorted(stats.edits_by_source.items())},
@@ -432,6 +433,7 @@ def newsclean_flow(
         "added": {"kept": added_kept},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
+        "prefect": _prefect_context(),
     }
     write_json(out / "runs" / f"{run_id}.json", record)
     t = time.perf_counter()
@@ -445,6 +447,20 @@ def newsclean_flow(
     )
     return {"run_id": run_id, "record": str(out / "runs" / f"{run_id}.json"), "kept": written["kept"],
             "dropped": written["dropped"], "report": rep}
+
+
+def _prefect_context() -> dict[str, Any]:
+    """Which Prefect run wrote the record, to find it in the UI (deployment
+    and scheduled time are None for a run started by hand)."""
+    from prefect.runtime import deployment, flow_run
+
+    scheduled = flow_run.scheduled_start_time
+    return {
+        "flow_run_id": flow_run.id,
+        "flow_run_name": flow_run.name,
+        "deployment": deployment.name,
+        "scheduled_start": scheduled.isoformat() if scheduled and deployment.name else None,
+    }
 
 
 def _publish_artifacts(record: dict) -> None:
