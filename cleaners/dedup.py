@@ -25,21 +25,28 @@ several incremental runs over its parts give the same clusters.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import regex
 import xxhash
 from datasketch import MinHash
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-_TOKEN = regex.compile(r"[\p{L}\p{N}]+")
+# Bumped whenever tokens or shingle hashes change: signatures kept by earlier
+# runs are only comparable with signatures made the same way.
+SIGNATURE_VERSION = 2
+
+# ``\w`` (letters, digits, underscore) rather than ``[\p{L}\p{N}]``: the
+# stdlib engine runs it three times faster, and an underscore in news text is
+# rare enough not to matter.
+_TOKEN = re.compile(r"\w+")
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased letter/digit runs: punctuation, quotes and spacing, which
+    """Lower-cased word-character runs: punctuation, quotes and spacing, which
     copies of one story edit freely, do not count."""
     return _TOKEN.findall(text.lower())
 
@@ -47,6 +54,16 @@ def tokens(text: str) -> list[str]:
 def text_hash(toks: list[str]) -> str:
     """Exact-duplicate key: the normalised token stream."""
     return hashlib.blake2b(" ".join(toks).encode("utf-8"), digest_size=16).hexdigest()
+
+
+class TokenHashes(dict):
+    """token -> 32-bit xxhash, filled on first use. News vocabulary is small
+    and Zipfian, so within a shard almost every lookup is a hit, and a hit is
+    a C-level dict lookup (``map(cache.__getitem__, toks)``)."""
+
+    def __missing__(self, token: str) -> int:
+        h = self[token] = xxhash.xxh32_intdigest(token.encode("utf-8"))
+        return h
 
 
 # Odd 32-bit multipliers that mix token positions into a shingle hash.
@@ -57,21 +74,20 @@ def shingle_hashes(toks: list[str], k: int, cache: dict[str, int] | None = None)
     """Distinct 32-bit hashes of the word ``k``-grams of ``toks``.
 
     Texts shorter than ``k`` tokens get one shingle of the whole text, so
-    that a short text still has a signature.
+    that a short text still has a signature. ``cache``: a :class:`TokenHashes`
+    shared across the articles of a shard (a plain dict works too, slower).
     """
     if not toks:
         return np.empty(0, dtype=np.uint32)
-    if cache is None:
-        th = np.fromiter((xxhash.xxh32_intdigest(t.encode("utf-8")) for t in toks), dtype=np.uint32, count=len(toks))
-    else:
-        get = cache.get
-        vals = []
-        for t in toks:
-            h = get(t)
-            if h is None:
-                h = cache[t] = xxhash.xxh32_intdigest(t.encode("utf-8"))
-            vals.append(h)
-        th = np.array(vals, dtype=np.uint32)
+    if not isinstance(cache, TokenHashes):
+        if cache is None:
+            cache = TokenHashes()
+        else:
+            plain = cache
+            for t in toks:
+                if t not in plain:
+                    plain[t] = xxhash.xxh32_intdigest(t.encode("utf-8"))
+    th = np.fromiter(map(cache.__getitem__, toks), dtype=np.uint32, count=len(toks))
     k = min(k, len(th))
     n = len(th) - k + 1
     with np.errstate(over="ignore"):
@@ -102,17 +118,21 @@ class Signer:
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
 
-    def sign(self, hashes: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    def sign(self, hashes: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """Signature of one set of 32-bit shingle hashes (uint32[num_perm])."""
         out = np.full(self.num_perm, self.EMPTY, dtype=np.uint32)
         if hashes.size == 0:
             return out
         mixed = _fmix32(hashes.astype(np.uint32, copy=False))
+        a, b = self._a[:, None], self._b[:, None]
         with np.errstate(over="ignore"):
-            # Chunked so a huge article does not allocate shingles x perms at once.
+            # perms x shingles, reduced along the contiguous axis (faster
+            # than shingles x perms); chunked so a huge article does not
+            # allocate it all at once.
             for start in range(0, mixed.size, chunk):
-                part = mixed[start : start + chunk, None] * self._a + self._b
-                np.minimum(out, part.min(axis=0), out=out)
+                part = a * mixed[None, start : start + chunk]
+                part += b
+                np.minimum(out, part.min(axis=1), out=out)
         return out
 
     def to_minhash(self, signature: np.ndarray) -> MinHash:
@@ -142,36 +162,63 @@ def band_keys(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     """One 64-bit bucket key per article for band ``band``: the band's rows
     folded with a multiply-xor (vectorised; signature values are already
     well-mixed hashes, so distinct rows collide with negligible probability)."""
-    block = signatures[:, band * rows : (band + 1) * rows].astype(np.uint64)
+    block = signatures[:, band * rows : (band + 1) * rows]
     key = np.zeros(len(block), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for c in range(block.shape[1]):
-            key = (key ^ block[:, c]) * _BAND_MULT
+            key ^= block[:, c].astype(np.uint64)
+            key *= _BAND_MULT
             key ^= key >> np.uint64(31)
     return key
 
 
 def band_candidates(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
-    """Candidate pairs ``(i, j)`` (``i < j``) from one band: every article in a
-    bucket is paired with the bucket's first (lowest-index) member.
+    """Candidate pairs ``(i, j)`` (``i < j``) from one band.
 
-    Star pairs keep the count linear in bucket size; articles that share a
-    bucket but not with its first member meet in other bands or through the
-    first member during clustering.
+    In each bucket, every member is paired with the bucket's first (lowest
+    index) member and with its predecessor. Pass signatures in rank order and
+    the first member is the bucket's best article, the likely canonical.
+    Linear in bucket size, so a bucket of a million boilerplate-only texts
+    costs two million pairs, not half a trillion. Bands are independent: run
+    them anywhere, concatenate the results.
     """
     keys = band_keys(signatures, band, rows)
+    if len(keys) < 2:
+        return np.empty((0, 2), dtype=np.int64)
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
-    if len(sk) < 2:
-        return np.empty((0, 2), dtype=np.int64)
     new_run = np.empty(len(sk), dtype=bool)
     new_run[0] = True
-    new_run[1:] = sk[1:] != sk[:-1]
+    np.not_equal(sk[1:], sk[:-1], out=new_run[1:])
     run_id = np.cumsum(new_run) - 1
     first = order[new_run][run_id]
-    mask = ~new_run
-    pairs = np.stack([first[mask], order[mask]], axis=1)
-    return np.sort(pairs, axis=1)
+    same = np.flatnonzero(~new_run)
+    star = np.stack([first[same], order[same]], axis=1)
+    prev = np.stack([order[same - 1], order[same]], axis=1)
+    prev = prev[prev[:, 0] != first[same]]
+    pairs = np.concatenate([star, prev])
+    pairs.sort(axis=1)
+    return pairs
+
+
+def _pair_codes(pairs: np.ndarray) -> np.ndarray:
+    return (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Distinct candidate pairs over all bands (int64 [m, 2], sorted).
+
+    Pairs are packed into one uint64 each, so memory is 8 bytes per pair per
+    band at most and the union is one 1-D sort.
+    """
+    if len(signatures) >= 1 << 32:
+        raise ValueError("more than 2**32 articles in one clustering")
+    codes = np.unique(np.concatenate([_pair_codes(band_candidates(signatures, b, rows)) for b in range(bands)]
+                                     or [np.empty(0, dtype=np.uint64)]))
+    out = np.empty((len(codes), 2), dtype=np.int64)
+    out[:, 0] = codes >> np.uint64(32)
+    out[:, 1] = codes & np.uint64(0xFFFFFFFF)
+    return out
 
 
 @dataclass(frozen=True)
@@ -198,15 +245,21 @@ class DedupParams:
         return self.bands_rows or lsh_params(self.lsh_threshold, self.num_perm)
 
 
-def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 18) -> tuple[np.ndarray, np.ndarray]:
     """Estimated Jaccard and containment (smaller in larger) of pairs.
 
     Containment follows from Jaccard and the set sizes:
     |A∩B| = J / (1 + J) · (|A| + |B|).
+    Chunked so that millions of pairs need only ``chunk`` x num_perm bytes.
     """
-    jac = (sig[i] == sig[j]).mean(axis=1)
-    inter = jac / (1.0 + jac) * (n[i] + n[j])
-    smaller = np.minimum(n[i], n[j]).astype(np.float64)
+    jac = np.empty(len(i), dtype=np.float64)
+    for s in range(0, len(i), chunk):
+        e = s + chunk
+        jac[s:e] = np.count_nonzero(sig[i[s:e]] == sig[j[s:e]], axis=1) / sig.shape[1]
+    ni = n[i].astype(np.float64)
+    nj = n[j].astype(np.float64)
+    inter = jac / (1.0 + jac) * (ni + nj)
+    smaller = np.minimum(ni, nj)
     cont = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
     return jac, np.minimum(cont, 1.0)
 
@@ -238,13 +291,22 @@ def cluster(
     signatures: np.ndarray,
     n_shingles: np.ndarray,
     exact_keys: list[str],
-    ranks: list[tuple],
+    ranks: list[tuple] | np.ndarray,
     params: DedupParams = DedupParams(),
 ) -> Clusters:
     """Cluster articles into near-duplicate groups.
 
-    ``ranks``: :func:`rank_key` per article (smaller is better).
+    ``ranks``: :func:`rank_key` per article (smaller is better), or the
+    permutation that sorts the articles best first (an int array).
     The result does not depend on the order of the input.
+
+    1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
+    2. LSH, band by band, over one representative per exact group.
+    3. Candidates are verified: estimated Jaccard >= ``min_jaccard``, or
+       containment >= ``min_containment`` (a truncated copy).
+    4. Connected components of verified pairs, then refined: the best-ranked
+       member takes every member similar to *it*; the rest repeat. A chain of
+       weak matches never puts two dissimilar articles in one cluster.
     """
     n = len(exact_keys)
     canonical = np.arange(n)
@@ -256,70 +318,65 @@ def cluster(
 
     # Work in rank order so that every tie is broken the same way whatever
     # the input order was.
-    order = sorted(range(n), key=lambda k: ranks[k])
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n)
+    if isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu":
+        order = ranks.astype(np.int64, copy=False)
+    else:
+        order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
 
     # 1. Exact duplicates: the best-ranked copy represents its group.
     rep_of: dict[str, int] = {}
-    reps: list[int] = []
-    for k in order:
-        r = rep_of.setdefault(exact_keys[k], k)
-        if r == k:
-            reps.append(k)
-        else:
-            canonical[k] = r
-            exact[k] = True
+    first_of = np.empty(n, dtype=np.int64)
+    for k in order.tolist():
+        first_of[k] = rep_of.setdefault(exact_keys[k], k)
+    del rep_of
+    is_rep = first_of[order] == order
+    reps = order[is_rep]  # rank order
+    exact[first_of != np.arange(n)] = True
 
     # 2. LSH over representatives, in rank order; 3. verify candidates.
-    rep_idx = np.array(reps, dtype=np.int64)
-    sig = signatures[rep_idx]
-    ns = n_shingles[rep_idx].astype(np.float64)
+    sig = signatures[reps]
+    ns = n_shingles[reps].astype(np.float64)
     bands, rows = params.bands()
-    pair_list = [band_candidates(sig, b, rows) for b in range(bands)]
-    pairs = np.unique(np.concatenate(pair_list), axis=0) if pair_list else np.empty((0, 2), dtype=np.int64)
-    candidate_pairs = len(pairs)
+    pairs = candidate_pairs(sig, bands, rows)
+    n_candidates = len(pairs)
     if len(pairs):
         jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
         ok = _similar(jac, cont, np.minimum(ns[pairs[:, 0]], ns[pairs[:, 1]]), params)
         pairs = pairs[ok]
-    verified_pairs = len(pairs)
+    n_verified = len(pairs)
 
-    # 4. Components of verified pairs, then greedy canonical refinement: the
-    # best-ranked member takes everything similar to *it*; the rest repeat.
+    # 4. Components, then greedy refinement against the canonical.
     m = len(reps)
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
-    n_comp, labels = connected_components(graph, directed=False)
-    members_of: dict[int, list[int]] = {}
-    for local in np.flatnonzero(np.bincount(labels, minlength=n_comp)[labels] > 1):
-        members_of.setdefault(int(labels[local]), []).append(int(local))
     rep_canon = np.arange(m)
     rep_sim = np.ones(m)
     rep_cont = np.ones(m)
-    for members in members_of.values():
-        remaining = np.array(members, dtype=np.int64)  # already in rank order
-        while len(remaining) > 1:
-            head, rest = remaining[0], remaining[1:]
-            jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
-            ok = _similar(jac, cont, np.minimum(ns[head], ns[rest]), params)
-            rep_canon[rest[ok]] = head
-            rep_sim[rest[ok]] = jac[ok]
-            rep_cont[rest[ok]] = cont[ok]
-            remaining = rest[~ok]
+    if n_verified:
+        graph = coo_matrix((np.ones(n_verified, dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+        _, labels = connected_components(graph, directed=False)
+        del graph, pairs
+        sizes = np.bincount(labels)
+        multi = np.flatnonzero(sizes[labels] > 1)  # ascending = rank order
+        by_label = multi[np.argsort(labels[multi], kind="stable")]
+        bounds = np.flatnonzero(np.diff(labels[by_label])) + 1
+        for remaining in np.split(by_label, bounds):
+            while len(remaining) > 1:
+                head, rest = remaining[0], remaining[1:]
+                jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
+                ok = _similar(jac, cont, np.minimum(ns[head], ns[rest]), params)
+                rep_canon[rest[ok]] = head
+                rep_sim[rest[ok]] = jac[ok]
+                rep_cont[rest[ok]] = cont[ok]
+                remaining = rest[~ok]
 
     # Map back to input indices; exact copies follow their representative.
-    for local, k in enumerate(reps):
-        c = reps[rep_canon[local]]
-        canonical[k] = c
-        similarity[k] = rep_sim[local]
-        containment[k] = rep_cont[local]
-    for k in range(n):
-        if exact[k]:
-            r = canonical[k]
-            canonical[k] = canonical[r]
-            similarity[k] = similarity[r]
-            containment[k] = containment[r]
-    return Clusters(canonical, similarity, containment, exact, candidate_pairs, verified_pairs)
+    canonical[reps] = reps[rep_canon]
+    similarity[reps] = rep_sim
+    containment[reps] = rep_cont
+    copies = np.flatnonzero(exact)
+    canonical[copies] = canonical[first_of[copies]]
+    similarity[copies] = similarity[first_of[copies]]
+    containment[copies] = containment[first_of[copies]]
+    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified)
 
 
 def _similar(jac: np.ndarray, cont: np.ndarray, smaller: np.ndarray, p: DedupParams) -> np.ndarray:

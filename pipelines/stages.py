@@ -20,7 +20,7 @@ import numpy as np
 
 from cleaners.boilerplate import SourceLineStats
 from cleaners.chain import Chain
-from cleaners.dedup import Signer, shingle_hashes, text_hash, tokens
+from cleaners.dedup import Signer, TokenHashes, shingle_hashes, text_hash, tokens
 from cleaners.gates import word_count
 from cleaners.record import CHANGE_REASONS, Article
 
@@ -123,7 +123,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t0 = clock()
     docs = read_shard(path)
     t["read"] += clock() - t0
-    token_cache: dict[str, int] = {}
+    token_cache = TokenHashes()
     signatures: list[np.ndarray] = []
     cand_lines: list[str] = []
     filt_lines: list[str] = []
