@@ -31,7 +31,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cleaners.boilerplate import SourceLineStats
-from cleaners.dedup import cluster, rank_key
+from cleaners.dedup import SIGNATURE_VERSION, cluster, rank_key
 from cleaners.record import Article
 
 from . import report as report_mod
@@ -347,7 +347,8 @@ def newsclean_flow(
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     state = State.open(out)
-    dedup_params = {"num_perm": cfg.dedup.num_perm, "shingle_size": cfg.dedup.shingle_size, "scheme": "affine32", "seed": 1}
+    dedup_params = {"num_perm": cfg.dedup.num_perm, "shingle_size": cfg.dedup.shingle_size, "scheme": "affine32", "seed": 1,
+                    "signature_version": SIGNATURE_VERSION}
     state.check_params(dedup_params)
 
     seg_name = state.next_segment_name()
