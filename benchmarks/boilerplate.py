@@ -162,6 +162,88 @@ def wcxb_texts(tool: str, pages: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+# ---------------------------------------------------------------- off-topic
+
+
+BBC = SHARED / "bbc-news-2225" / "bbc_news.jsonl"
+
+
+def splice_cases(n: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
+    """``n`` spliced articles (one paragraph of another BBC story inserted
+    between two paragraphs of a host story) and ``n`` untouched articles,
+    drawn with a fixed seed. Hosts need three paragraphs: with fewer there is
+    no "rest of the article" to compare with. Each case keeps the host id."""
+    import random
+
+    rows = [json.loads(line) for line in open(BBC, encoding="utf-8")]
+    seen, uniq = set(), []
+    for r in rows:  # the corpus has exact duplicates; a story spliced into its twin is not off-topic
+        if r["text"] not in seen:
+            seen.add(r["text"])
+            uniq.append(r)
+    rng = random.Random(seed)
+    hosts = [r for r in uniq if len(_paras(r["text"])) >= 3]
+    picks = rng.sample(hosts, 2 * n)
+    spliced, clean_ = [], []
+    for r in picks[:n]:
+        donor = rng.choice([d for d in uniq if d["category"] != r["category"] or rng.random() < 0.2])
+        while donor["id"] == r["id"]:
+            donor = rng.choice(uniq)
+        paras, dparas = _paras(r["text"]), _paras(donor["text"])
+        insert = rng.choice(dparas)
+        at = rng.randrange(1, len(paras))
+        spliced.append({"id": r["id"], "title": r["title"], "text": "\n\n".join(paras[:at] + [insert] + paras[at:]),
+                        "inserted": insert, "donor": donor["id"], "same_category": donor["category"] == r["category"]})
+    for r in picks[n:]:
+        clean_.append({"id": r["id"], "title": r["title"], "text": r["text"], "paragraphs": _paras(r["text"])})
+    return spliced, clean_
+
+
+def _paras(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+def offtopic_bench(n: int = 300) -> dict:
+    """Recall on spliced paragraphs; share of genuine paragraphs removed as
+    off-topic, on untouched articles and on the hosts' own paragraphs."""
+    from pipelines.stages import _chain
+
+    cfg = load_config(None)
+    chain = _chain(cfg)
+    spliced, untouched = splice_cases(n)
+    res: dict = {}
+    for name, h, cases in [(n, h, [c for c in cs if h == "all" or half(c["id"]) == h])
+                           for n, cs in (("spliced", spliced), ("untouched", untouched)) for h in ("A", "B", "all")]:
+        hits = genuine = genuine_removed = 0
+        same = [0, 0]
+        t0 = time.perf_counter()
+        for c in cases:
+            art = Article(id=c["id"], text=c["text"], title=c["title"], source="bbc")
+            chain.prepare(art)
+            chain.finish(art)
+            gone = " ".join(e.text for e in art.edits if e.reason == "offtopic")
+            if name == "spliced":
+                hit = _norm(c["inserted"]) in _norm(gone) if gone else False
+                hits += hit
+                if c["same_category"]:
+                    same[0] += hit
+                    same[1] += 1
+                host = [p for p in _paras(c["text"]) if p != c["inserted"]]
+            else:
+                host = c["paragraphs"]
+            genuine += len(host)
+            genuine_removed += sum(1 for p in host if gone and _norm(p) in _norm(gone))
+        row = {"articles": len(cases), "genuine_paragraphs": genuine, "genuine_removed": genuine_removed,
+               "genuine_removed_share": round(genuine_removed / genuine, 4),
+               "ms_per_article": round(1000 * (time.perf_counter() - t0) / len(cases), 3)}
+        if name == "spliced":
+            row["recall"] = round(hits / len(cases), 4)
+            row["recall_same_category"] = round(same[0] / same[1], 4) if same[1] else None
+        res.setdefault(name, {})[h] = row
+        print(f"offtopic/{name:<10}{h:>4}  " + "  ".join(f"{k} {v}" for k, v in row.items()))
+    return res
+
+
 # ---------------------------------------------------------------- cleaning
 
 
@@ -210,6 +292,8 @@ def score(pages: dict[str, dict], before: dict[str, str], after: dict[str, str])
 
 def run(only: str | None, inputs: list[str] | None, config: Path | None) -> dict:
     results: dict = {"config": str(config or "configs/default.toml"), "inputs": {}}
+    if only in (None, "offtopic"):
+        results["offtopic"] = offtopic_bench()
     if only in (None, "aeb"):
         pages = aeb_pages()
         for name in inputs or AEB_INPUTS:
@@ -253,7 +337,7 @@ def _print_row(name: str, r: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("aeb", "wcxb"), help="run one data set")
+    ap.add_argument("--only", choices=("aeb", "wcxb", "offtopic"), help="run one part")
     ap.add_argument("--inputs", nargs="*", help="restrict to these inputs (extractor names)")
     ap.add_argument("--config", type=Path, default=None, help="run configuration (default: configs/default.toml)")
     ap.add_argument("--out", type=Path, default=RESULTS / "boilerplate.json")

@@ -21,8 +21,10 @@ is a bad rule, and the report lists these cases so it can be fixed.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import regex
@@ -67,10 +69,13 @@ class RuleSet:
     tail_share: float = 0.4
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
-    anchor_paragraphs: int = 2
-    max_anchors: int = 0
-    lone_min_paragraphs: int = 8
-    lone_max_shared: float = 0.05
+    max_relative: float = 0.4
+    max_capitalised: float = 0.6
+    title_min_weight: float = 1.5
+    max_title_words: int = 0
+    frequency_languages: tuple[str, ...] = ("en",)
+    common_zipf: float = 7.0
+    rare_zipf: float = 3.0
     page: "PageParams | None" = None
 
     @classmethod
@@ -87,10 +92,13 @@ class RuleSet:
             tail_share=settings.get("tail_share", 0.4),
             stopwords=frozenset(off.get("stopwords", "").split()),
             min_paragraph_words=off.get("min_paragraph_words", 8),
-            anchor_paragraphs=off.get("anchor_paragraphs", 2),
-            max_anchors=off.get("max_anchors", 0),
-            lone_min_paragraphs=off.get("lone_min_paragraphs", 8),
-            lone_max_shared=off.get("lone_max_shared", 0.05),
+            max_relative=off.get("max_relative", 0.4),
+            max_capitalised=off.get("max_capitalised", 0.6),
+            title_min_weight=off.get("title_min_weight", 1.5),
+            max_title_words=off.get("max_title_words", 0),
+            frequency_languages=tuple(off.get("frequency_languages", ("en",))),
+            common_zipf=off.get("common_zipf", 7.0),
+            rare_zipf=off.get("rare_zipf", 3.0),
             page=PageParams(**cfg["page"]) if cfg.get("page", {}).get("enabled", True) and "page" in cfg else None,
         )
 
@@ -240,69 +248,99 @@ def paragraphs(lines: list[str]) -> list[list[int]]:
     return blocks
 
 
+@lru_cache(maxsize=4)
+def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
+    """General word frequencies (Zipf scale, from the ``wordfreq`` package)
+    of the given languages, for words at least as common as ``floor``; a
+    word in several languages keeps its highest value. Loaded once per
+    process."""
+    import wordfreq
+
+    table: dict[str, float] = {}
+    for lang in languages:
+        for word, freq in wordfreq.get_frequency_dict(lang).items():
+            z = math.log10(freq) + 9.0
+            if z >= floor and z > table.get(word, 0.0):
+                table[word] = round(z, 2)
+    return table
+
+
 @dataclass(frozen=True, slots=True)
 class TopicScore:
     """How much a paragraph belongs to its article.
 
-    ``anchors``: its words that are in the title or in at least
-    ``anchor_paragraphs`` other paragraphs (the article's core vocabulary).
-    ``shared``: share of its content words found anywhere else in the article
-    or title. A genuine paragraph, even a colourful quote, almost always names
-    the story's subject at least once; a spliced one names none of it.
+    ``shared``: the share of the paragraph's content words, weighted by how
+    rare they are in general language, that occur anywhere else in the
+    article or its title. Chance overlaps are common words ("market",
+    "people"); what a story is about (names, places, its subject) is rare
+    and recurs, so a genuine paragraph scores high and a spliced one low.
+    ``relative``: ``shared`` over the median of the article's other scored
+    paragraphs, so that an article whose paragraphs all share little (a
+    short piece, a column) does not lose its weakest one.
     """
 
     lines: list[int]
     words: int
-    anchors: int
     shared: float
-    # Opens with a headline-like line (short, no closing punctuation) and
-    # goes on: the shape of a teaser for another story spliced into the page.
-    headline_led: bool = False
-    # How many scored paragraphs the article has: in short articles genuine
-    # paragraphs share few words, so the lexical evidence is weaker.
+    relative: float
     paragraphs: int = 0
+    # Distinct title words it names (common words aside): naming what the
+    # headline is about is the strongest sign of belonging.
+    title_words: int = 0
 
 
-def offtopic_scores(
-    lines: list[str], title: str, stopwords: frozenset[str], min_words: int = 8, anchor_paragraphs: int = 2
-) -> list[TopicScore]:
-    """Score each paragraph of at least ``min_words`` content words (shorter
-    ones carry too little evidence either way). Decisions are the caller's."""
+def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
+    """Score each paragraph with at least ``min_paragraph_words`` content
+    words (shorter ones, such as line-ups and one-line quotes, carry too
+    little evidence either way). Decisions are :func:`is_offtopic`'s."""
     blocks = paragraphs(lines)
     if len(blocks) < 3:
         return []
-    words = [content_words(" ".join(lines[i] for i in b), stopwords) for b in blocks]
-    title_words = content_words(title, stopwords)
+    stop = rules.stopwords
+    zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
+    base = rules.common_zipf
+    words = [[w for w in _WORD.findall(" ".join(lines[i] for i in b).lower()) if len(w) >= 3 and w not in stop]
+             for b in blocks]
+    stems = [{_stem(w) for w in ws} for ws in words]
+    title_stems = content_words(title, stop)
     df: dict[str, int] = {}
-    for ws in words:
-        for w in ws:
+    for ss in stems:
+        for w in ss:
             df[w] = df.get(w, 0) + 1
-    scores = []
+    raw = []
     for b, ws in zip(blocks, words):
-        if len(ws) < min_words:
+        if len(ws) < rules.min_paragraph_words:
             continue
-        # df counts this paragraph too, hence the +1.
-        anchors = sum(1 for w in ws if w in title_words or df[w] >= anchor_paragraphs + 1)
-        shared = sum(1 for w in ws if df[w] > 1 or w in title_words)
-        first = lines[b[0]]
-        headline_led = len(b) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
-        scores.append(TopicScore(b, len(ws), anchors, shared / len(ws), headline_led, len(blocks)))
+        tokens = " ".join(lines[i] for i in b).split()
+        if sum(1 for t in tokens if t[:1].isupper()) > rules.max_capitalised * len(tokens):
+            continue  # a list of names (a line-up, a cast): nothing to compare
+        total = shared = 0.0
+        in_title = set()
+        for w in ws:
+            weight = base - zipf.get(w, 0.0)
+            if weight <= 0:
+                continue
+            total += weight
+            st = _stem(w)
+            if st in title_stems:
+                shared += weight
+                if weight >= rules.title_min_weight:
+                    in_title.add(st)
+            elif df[st] > 1:  # df counts this paragraph too
+                shared += weight
+        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title)))
+    scores = []
+    for k, (b, n, sh, nt) in enumerate(raw):
+        others = sorted(x[2] for j, x in enumerate(raw) if j != k)
+        med = others[len(others) // 2] if others else 1.0
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt))
     return scores
 
 
-_SENTENCE_END = regex.compile(r"[.!?:;\"”’'»)]\s*$")
-
-
 def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
-    """The decision on a :class:`TopicScore`: no core word of the article,
-    and either the shape of a spliced teaser with little shared vocabulary,
-    or, in an article long enough for the evidence to mean something,
-    almost no shared vocabulary at all."""
-    if score.anchors > rules.max_anchors:
-        return False
-    if score.headline_led:
-        return score.shared <= max_shared
-    return score.paragraphs >= rules.lone_min_paragraphs and score.shared <= rules.lone_max_shared
+    """Little of the paragraph's weighted vocabulary occurs elsewhere, and it
+    stands out against the article's other paragraphs."""
+    return score.shared <= max_shared and score.relative <= rules.max_relative and score.title_words <= rules.max_title_words
 
 
 # --------------------------------------------------------------------------
@@ -371,7 +409,8 @@ def main_block(lines: list[str], idx: list[int], p: PageParams) -> set[int] | No
     if n < p.min_lines:
         return None
     words = [len(lines[i].split()) for i in idx]
-    short = sum(1 for w in words if w <= p.short_words)
+    # Table cells rendered one per line are data, not menus.
+    short = sum(1 for i, w in zip(idx, words) if w <= p.short_words and "|" not in lines[i])
     if short < p.min_short_share * n:
         return None
     body = [w >= p.body_words and bool(_ENDS_SENTENCE.search(lines[i])) for i, w in zip(idx, words)]
@@ -425,7 +464,7 @@ def strip_boilerplate(
     source: str | None = None,
     rules: RuleSet,
     learned: frozenset[str] = frozenset(),
-    offtopic_threshold: float | None = 0.2,
+    offtopic_threshold: float | None = 0.14,
     max_removed_share: float | None = 0.8,
 ) -> BoilerplateResult:
     """Remove boilerplate lines from repaired text (one paragraph or line per
@@ -505,7 +544,7 @@ def strip_boilerplate(
 
     if offtopic_threshold is not None:
         kept = [ln if i not in remove else "" for i, ln in enumerate(lines)]
-        for score in offtopic_scores(kept, title, rules.stopwords, rules.min_paragraph_words, rules.anchor_paragraphs):
+        for score in offtopic_scores(kept, title, rules):
             if is_offtopic(score, rules, offtopic_threshold):
                 for i in score.lines:
                     remove.setdefault(i, "offtopic")

@@ -37,7 +37,7 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
 class Chain:
     rules: RuleSet
     max_title_words: int = 30
-    offtopic_max_shared: float | None = 0.2
+    offtopic_max_shared: float | None = 0.14
     max_removed_share: float | None = 0.8
     prefix_chars: int = 500
     keep_languages: tuple[str, ...] = ()

@@ -40,7 +40,7 @@ class BoilerplateSettings:
     learn_min_articles: int = 3
     learn_min_share: float = 0.2
     learn_sample_articles: int = 20000
-    offtopic_max_shared: float | bool = 0.2
+    offtopic_max_shared: float | bool = 0.14
     max_removed_share: float | bool = 0.8
 
 
