@@ -317,7 +317,9 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str) -> d
         if old in dedup.assignment and dedup.assignment[old][0] != old
     )
     log.info("wrote %d articles to %s and %d dropped entries", n_kept, out / "articles.jsonl", n_dropped)
-    return {"kept": n_kept, "dropped": n_dropped, "kept_ids": kept_now, "replaced": [{"old": o, "new": n} for o, n in replaced]}
+    dup_of = {doc_id: a[0] for doc_id, a in dedup.assignment.items() if a[0] != doc_id}
+    return {"kept": n_kept, "dropped": n_dropped, "kept_ids": kept_now, "dup_of": dup_of,
+            "replaced": [{"old": o, "new": n} for o, n in replaced]}
 
 
 def _shard_index(seg: Segment, shard: str):
@@ -431,7 +433,9 @@ def newsclean_flow(
         "kept_whole": sorted(stats.kept_whole),
         "replaced_canonicals": written["replaced"],
         "examples": stats.examples,
-        "added": {"kept": added_kept},
+        "added": {"kept": added_kept, "duplicates": [
+            {"id": i, "canonical": c} for i, c in sorted(written["dup_of"].items())
+            if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx]},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
         "prefect": _prefect_context(),
