@@ -1,0 +1,120 @@
+"""Incremental runs into one output folder: the corpus after any sequence of
+runs is the corpus one run over all the input would give.
+
+The corpus is the embedded sample (raw/), split file by file into two halves
+that keep their relative paths (so ids are the same as in a whole run)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _clusters(out: Path) -> set[frozenset[str]]:
+    """Cluster membership: each kept article with everything folded into it."""
+    return {frozenset([a["id"], *(d["id"] for d in a["duplicates"])]) for a in _jsonl(out / "articles.jsonl")}
+
+
+def _gated(out: Path) -> dict[str, str]:
+    return {d["id"]: d["reason"] for d in _jsonl(out / "dropped.jsonl") if d["reason"] != "duplicate"}
+
+
+def _record(result: dict) -> dict:
+    return json.loads(Path(result["record"]).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    base = tmp_path_factory.mktemp("corpus")
+    files = sorted(p.relative_to(ROOT / "raw") for p in (ROOT / "raw").rglob("*") if p.is_file())
+    for k, rel in enumerate(files):
+        for part in ("all", "first" if k % 2 == 0 else "second"):
+            (base / part / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / "raw" / rel, base / part / rel)
+    return base
+
+
+@pytest.fixture(scope="module")
+def runs(run_flow, corpus, tmp_path_factory):
+    whole = tmp_path_factory.mktemp("whole")
+    inc = tmp_path_factory.mktemp("incremental")
+    return {
+        "whole": whole,
+        "inc": inc,
+        "whole_result": run_flow(corpus / "all", whole),
+        "first": run_flow(corpus / "first", inc),
+        "second": run_flow(corpus / "second", inc),
+    }
+
+
+def test_two_halves_give_the_clusters_of_one_run(runs):
+    whole, inc = runs["whole"], runs["inc"]
+    multi = {c for c in _clusters(whole) if len(c) > 1}
+    assert len(multi) >= 4, "the sample's syndicated stories should form clusters"
+    assert _clusters(inc) == _clusters(whole)
+    assert _gated(inc) == _gated(whole)
+    # Both halves are in the corpus, and each id is listed once.
+    ids = [a["id"] for a in _jsonl(inc / "articles.jsonl")] + [d["id"] for d in _jsonl(inc / "dropped.jsonl")]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted([a["id"] for a in _jsonl(whole / "articles.jsonl")] + [d["id"] for d in _jsonl(whole / "dropped.jsonl")])
+
+
+def test_a_later_duplicate_is_reported_against_the_article_already_kept(runs):
+    first, second = _record(runs["first"]), _record(runs["second"])
+    kept_first = set(first["added"]["kept"])
+    later = [d for d in second["added"]["duplicates"] if d["canonical"] in kept_first]
+    assert later, "some copies in the second half duplicate stories kept from the first"
+    dropped = {d["id"]: d for d in _jsonl(runs["inc"] / "dropped.jsonl")}
+    for d in later:
+        assert dropped[d["id"]]["reason"] == "duplicate"
+        assert dropped[d["id"]]["canonical"] == d["canonical"]
+    # Articles of the first run are not listed again as additions of the second.
+    assert not set(second["added"]["kept"]) & kept_first
+
+
+def test_rerun_over_seen_input_changes_nothing(runs, run_flow, corpus):
+    out = runs["whole"]
+    before = {name: (out / name).read_bytes() for name in ("articles.jsonl", "dropped.jsonl")}
+    segments = sorted(p.name for p in (out / "state" / "segments").iterdir())
+    again = _record(run_flow(corpus / "all", out))
+    assert again["counts"]["new"] == 0 and again["counts"]["updated"] == 0
+    assert again["counts"]["unchanged"] == again["counts"]["documents"] > 0
+    assert again["segment"] is None and again["added"] == {"kept": [], "duplicates": []}
+    assert again["replaced_canonicals"] == []
+    assert sorted(p.name for p in (out / "state" / "segments").iterdir()) == segments
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data, f"{name} changed on a rerun"
+
+
+def test_a_more_complete_later_copy_replaces_the_canonical(runs, run_flow, tmp_path):
+    # The cleaned body of the sample's largest story, first without its last
+    # two paragraphs, the next day whole.
+    story = max(_jsonl(runs["whole"] / "articles.jsonl"), key=lambda a: len(a["duplicates"]))
+    paras = [p for p in story["text"].split("\n\n") if p.strip()]
+    assert len(paras) >= 5
+    text, short = "\n\n".join(paras), "\n\n".join(paras[:-2])
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day2").mkdir()
+    (tmp_path / "day1" / "feed.jsonl").write_text(json.dumps({"id": "early-short", "text": short}) + "\n", encoding="utf-8")
+    (tmp_path / "day2" / "feed.jsonl").write_text(json.dumps({"id": "later-full", "text": text}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    day1 = _record(run_flow(tmp_path / "day1", out))
+    assert day1["added"]["kept"] == ["early-short"]
+    day2 = _record(run_flow(tmp_path / "day2", out))
+    assert day2["replaced_canonicals"] == [{"old": "early-short", "new": "later-full"}]
+    assert day2["added"]["kept"] == ["later-full"]
+    (kept,) = _jsonl(out / "articles.jsonl")
+    assert kept["id"] == "later-full"
+    assert [d["id"] for d in kept["duplicates"]] == ["early-short"]
+    (dropped,) = _jsonl(out / "dropped.jsonl")
+    assert dropped["id"] == "early-short" and dropped["reason"] == "duplicate" and dropped["canonical"] == "later-full"
