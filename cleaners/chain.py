@@ -40,6 +40,8 @@ class Chain:
     offtopic_max_shared: float | None = 0.14
     max_removed_share: float | None = 0.8
     prefix_chars: int = 500
+    # Trust the fast language guess at this probability; None: langdetect only.
+    fast_language_prob: float | None = 0.9
     keep_languages: tuple[str, ...] = ()
     min_words: int | None = 50
 
@@ -75,7 +77,7 @@ class Chain:
         art.flags.extend(result.flags)
         t1 = perf_counter()
         if art.text:
-            art.language, art.language_prob = detect_language(art.text, self.prefix_chars)
+            art.language, art.language_prob = detect_language(art.text, self.prefix_chars, self.fast_language_prob)
         if timings is not None:
             timings["boilerplate"] = timings.get("boilerplate", 0.0) + t1 - t0
             timings["language"] = timings.get("language", 0.0) + perf_counter() - t1

@@ -5,10 +5,12 @@ made, so the pipeline can explain every change.
 
 Why not just ``ftfy.fix_text`` with defaults? Its defaults are tuned for
 display, not for a corpus: ``uncurl_quotes`` throws away information that
-downstream tokenisers use, and ``fix_character_width`` / ``fix_latin_ligatures``
-rewrite text that is not broken. It is also the slowest step of the chain, and
-most documents have no mojibake at all, so :func:`looks_like_mojibake` decides
-cheaply whether ftfy needs to run.
+downstream tokenisers use, and ``fix_character_width`` rewrites full-width
+CJK punctuation that is not broken. (Latin ligatures such as "ﬁ" or "ŉ" are
+compatibility characters that split words for every tokeniser, so they are
+fixed.) ftfy is also the slowest step of the chain, and most documents have no
+mojibake at all, so :func:`looks_like_mojibake` decides cheaply whether ftfy
+needs to run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import re
 import unicodedata
 
 import ftfy
+import regex
+from ftfy import chardata, fixes
 from charset_normalizer import from_bytes
 
 from .record import Edit
@@ -31,16 +35,22 @@ class UndecodableError(ValueError):
 MAX_JUNK_SHARE = 0.02
 
 
+# Control, private-use, surrogate and unassigned code points, and U+FFFD.
+_JUNK = regex.compile(r"[\p{Cc}\p{Co}\p{Cs}\p{Cn}\ufffd]")
+# Ranges with no junk character (all assigned, no controls) that cover nearly
+# every character of Western and Cyrillic news text; a text made only of them
+# needs no count (the full count costs far more, and this runs on every input
+# line in the main process).
+_NO_JUNK = "\t\n\r\x20-\x7e\u00a0-\u024f\u0400-\u04ff\u2010-\u2064\u20a0-\u20c0\u2100-\u214f"
+_MAYBE_JUNK = re.compile(f"[^{_NO_JUNK}]")
+
+
 def _junk_share(text: str) -> float:
-    if not text:
+    if not text or _MAYBE_JUNK.search(text) is None:
         return 0.0
-    junk = 0
-    for ch in text:
-        if ch in "\n\r\t":
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Co", "Cs", "Cn") or ch == "\ufffd":
-            junk += 1
+    junk = len(_JUNK.findall(text))
+    if junk:
+        junk -= text.count("\n") + text.count("\r") + text.count("\t")
     return junk / len(text)
 
 
@@ -87,35 +97,55 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-# Characters that show up when UTF-8 bytes were decoded as a single-byte code
-# page: lead bytes of 2/3-byte sequences seen as Latin-1/cp1252/cp1251 letters,
-# followed by continuation-byte look-alikes. A hit does not prove mojibake; it
-# only says ftfy is worth running (ftfy itself decides what to change).
-_SUSPECT = re.compile(
-    "[\u00c2-\u00c3\u00c5\u00d0-\u00d1\u00e2\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
-    "|[\u0420\u0421\u0432][\u0080-\u00bf\u0402-\u045f\u2018-\u203a\u2116\u20ac]"
-    "|[\u0080-\u009f]|\ufffd|&(?:[a-z]{2,8}|#\\d{2,6}|#x[0-9a-f]{2,5});",
-    re.IGNORECASE,
-)
-
 FTFY_CONFIG = ftfy.TextFixerConfig(
-    # Keep typography: curly quotes and ligatures are not errors.
+    # Keep typography: curly quotes and full-width forms are not errors.
     uncurl_quotes=False,
-    fix_latin_ligatures=False,
     fix_character_width=False,
     explain=False,
 )
 
+# The cheap check mirrors the gates ftfy itself applies before each fixer that
+# FTFY_CONFIG enables, so it can only say "maybe" where ftfy would change
+# something (changing FTFY_CONFIG means revisiting this list):
+#
+# * fix_encoding runs only on lines that are not ASCII and match
+#   ``ftfy.badness.BADNESS_RE``. Every alternative of that regex needs two
+#   adjacent non-ASCII characters, except five that need a C1 control, a "Œ"/"œ"
+#   or an "Â"/"Ã" (checked against the regex itself by tests/test_repair.py).
+#   Running BADNESS_RE itself costs more than ftfy does on most articles.
+# * fix_c1_controls, fix_latin_ligatures, fix_line_breaks, fix_surrogates,
+#   remove_terminal_escapes and remove_control_chars act on single characters
+#   listed below.
+# * unescape_html acts on HTML entities; normalization on text that is not NFC.
+def _char_class(chars: str) -> str:
+    return "[" + "".join(f"\\u{ord(c):04x}" for c in sorted(set(chars))) + "]"
+
+
+_CONTROL = "".join(chr(c) for c in chardata.CONTROL_CHARS)
+_LIGATURES = "".join(chr(c) for c in chardata.LIGATURES)
+_SINGLE = "".join(map(chr, range(0x80, 0xA0))) + "\u0152\u0153\u00c2\u00c3\r\u2028\u2029" + _CONTROL + _LIGATURES
+_ENTITY = re.compile(fixes.HTML_ENTITY_RE.pattern)
+# Separate searches: one alternation over all of them scans twice as slowly.
+_NON_ASCII_PAIR = re.compile(r"[^\x00-\x7f]{2}")
+_SINGLE_GATE = re.compile(f"{_char_class(_SINGLE)}|[\\ud800-\\udfff]")
+_ASCII_GATE = re.compile(_char_class(_CONTROL + "\r"))
+
 
 def looks_like_mojibake(text: str) -> bool:
-    """Cheap pre-check: could ftfy change anything here?
+    """Cheap pre-check: could ftfy (with :data:`FTFY_CONFIG`) change anything?
 
-    ASCII text cannot hold mojibake (save HTML entities, which the regex
-    also catches), so most English documents skip ftfy entirely.
+    Most news text is ASCII or has lone accented letters, pound signs and curly
+    quotes; none of that can be mojibake, so ftfy is skipped for it.
     """
+    if "&" in text and _ENTITY.search(text):
+        return True
     if text.isascii():
-        return "&" in text and _SUSPECT.search(text) is not None
-    return _SUSPECT.search(text) is not None
+        return _ASCII_GATE.search(text) is not None
+    return (
+        _SINGLE_GATE.search(text) is not None
+        or _NON_ASCII_PAIR.search(text) is not None
+        or not unicodedata.is_normalized("NFC", text)
+    )
 
 
 def fix_mojibake(text: str) -> tuple[str, list[Edit]]:
@@ -136,27 +166,36 @@ def fix_mojibake(text: str) -> tuple[str, list[Edit]]:
     return fixed, edits
 
 
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_WS = " \t\u00a0\u2000-\u200a\u202f\u205f\u3000"
+# Only runs that change: two or more spaces, or any other horizontal space
+# (a lone " " is left alone, which keeps the substitution cheap).
+_SPACES = re.compile(f"[{_WS[1:]}][{_WS}]*| [{_WS}]+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def normalize_whitespace(text: str) -> str:
-    """One space between words, no trailing spaces, at most one blank line.
+    """One space between words, no spaces at line ends, at most one blank
+    line in a row, none at either end.
 
     Zero-width characters and soft hyphens are dropped: they only split words
     for the tokenisers downstream. Not recorded as edits: nothing is lost.
+    Substring tests skip the regexes where they cannot match: this runs on
+    every article twice.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if not line and (not out or not out[-1]):
-            continue
-        out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():
+        if "  " in text or "\t" in text:
+            text = _SPACES.sub(" ", text)
+    else:
+        text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
+    # Stripping after collapsing: every collapsed run is whitespace, so no
+    # line can end in a space afterwards.
+    text = "\n".join([line.strip() for line in text.split("\n")])
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip("\n")
 
 
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:#|[^)\s]*)\)")
@@ -164,6 +203,9 @@ _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _MD_STRAY = re.compile(r"^(\*\*|__)|(\*\*|__)$")
 _ANGLE_URL = re.compile(r"^<(?:https?|ftp)://\S+>$|^(?:https?|ftp)://\S+$")
+# What any of the patterns above needs to find somewhere in the text
+# (a bare URL line needs "://"); most articles have none of it.
+_MD_MARKS = ("#", "](", "**", "__", "://")
 
 
 def strip_markdown(text: str) -> tuple[str, list[Edit]]:
@@ -173,6 +215,10 @@ def strip_markdown(text: str) -> tuple[str, list[Edit]]:
     ``[text](#)`` becomes ``text``; a line that is only a bare or
     ``<angle-bracketed>`` URL is removed (reason ``url``).
     """
+    if not any(mark in text for mark in _MD_MARKS):
+        lines = text.split("\n")
+        if all(line == line.strip() for line in lines):
+            return text, []
     edits: list[Edit] = []
     out: list[str] = []
     for line in text.split("\n"):

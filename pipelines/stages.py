@@ -78,6 +78,7 @@ def _build_chain(cfg: Config) -> Chain:
         offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
         max_removed_share=None if b.max_removed_share is False else float(b.max_removed_share),
         prefix_chars=cfg.language.prefix_chars,
+        fast_language_prob=None if cfg.language.fast_min_prob is False else float(cfg.language.fast_min_prob),
         keep_languages=tuple(cfg.language.keep),
         min_words=cfg.quality.min_words,
     )
