@@ -41,6 +41,9 @@ class Rule:
     pattern: regex.Pattern
     max_words: int | None = None
     where: str = "any"  # "any" | "head" | "tail" | "edge"
+    # section_end only: how far from the end the section may open (default:
+    # the rule set's tail_share); comment threads can be longer than the story.
+    tail_share: float | None = None
 
     @classmethod
     def from_dict(cls, kind: str, d: Mapping[str, Any]) -> "Rule":
@@ -53,6 +56,7 @@ class Rule:
             pattern=regex.compile(d["pattern"], flags),
             max_words=d.get("max_words"),
             where=d.get("where", "any"),
+            tail_share=d.get("tail_share"),
         )
 
 
@@ -312,6 +316,8 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
         if len(ws) < rules.min_paragraph_words:
             continue
         tokens = " ".join(lines[i] for i in b).split()
+        if len(ws) * 4 < len(tokens):
+            continue  # a script written without spaces (CJK): words are not tokens
         if sum(1 for t in tokens if t[:1].isupper()) > rules.max_capitalised * len(tokens):
             continue  # a list of names (a line-up, a cast): nothing to compare
         total = shared = 0.0
@@ -497,7 +503,8 @@ def strip_boilerplate(
         if rule.kind != "section_end":
             continue
         for pos, i in enumerate(nonblank):
-            if pos >= n * (1 - rules.tail_share) and rule.pattern.search(lines[i]):
+            share = rules.tail_share if rule.tail_share is None else rule.tail_share
+            if pos >= n * (1 - share) and rule.pattern.search(lines[i]):
                 for j in nonblank[pos:]:
                     remove.setdefault(j, rule.reason)
                 break
