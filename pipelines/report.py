@@ -39,6 +39,7 @@ TABLE_SOURCES = 30
 QUARANTINE_LISTED = 50
 SCATTER_POINTS = 2000
 TREND_SOURCES = 8
+EXAMPLES = 5
 
 # Edit reasons that change text in place rather than remove it (they do not
 # count as boilerplate).
@@ -205,13 +206,18 @@ def figures(out: str | Path) -> dict[str, Any]:
             "run_id": r.get("run_id"), "started": r.get("started"), "finished": r.get("finished"),
             "config_hash": r.get("config_hash"), "deployment": (r.get("prefect") or {}).get("deployment"),
             "counts": r.get("counts") or {}, "timings": r.get("timings") or {},
+            "added": {k: len(v) for k, v in (r.get("added") or {}).items()},
             "sources": {s: {"words_before": wb[s], "words_removed": wr.get(s, 0), "boilerplate_share": _share(wr.get(s, 0), wb[s])}
                         for s in sorted(wb)},
         })
 
     last = runs[-1] if runs else {}
-    with_examples = next((r for r in reversed(runs) if r.get("examples")), {})
-    examples = [{**e, "run_id": with_examples.get("run_id")} for e in with_examples.get("examples", [])]
+    # The latest runs' examples first (a quiet night may have none or one).
+    examples: list[dict] = []
+    for r in reversed(runs):
+        examples += [{**e, "run_id": r.get("run_id")} for e in r.get("examples") or []][: EXAMPLES - len(examples)]
+        if len(examples) >= EXAMPLES:
+            break
     total_before, total_removed = sum(words_before.values()), sum(words_removed.values())
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -521,6 +527,8 @@ def chart_similarity(ch: _Charts, f: dict) -> str:
 
 
 def chart_lengths(ch: _Charts, f: dict) -> str:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     L = f["lengths"]
     edges = np.array(L["histogram"]["edges"], dtype=float)
     fig = ch.figure(9.6, 3.2)
@@ -528,6 +536,9 @@ def chart_lengths(ch: _Charts, f: dict) -> str:
     ax1.stairs(L["histogram"]["before"], edges, fill=True, color=GREY, alpha=0.6, label="before (as read)")
     ax1.stairs(L["histogram"]["after"], edges, color=BLUE, linewidth=1.8, label="after cleaning")
     ax1.set_xscale("log")
+    ax1.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax1.xaxis.set_minor_formatter(NullFormatter())
     ax1.set_xlabel("characters per kept article")
     ax1.set_ylabel("articles")
     _whole(ax1.yaxis)
@@ -564,7 +575,7 @@ def chart_trend_share(ch: _Charts, f: dict) -> str:
         vs = [v * 100 for v in ys if v is not None]
         ax.plot(xs, vs, marker="o", markersize=4, color=PALETTE[i % len(PALETTE)],
                 linewidth=2.4 if src in jumped else 1.3, label=src + (" (jumped)" if src in jumped else ""))
-    ax.set_xticks(x, [_run_label(r) for r in runs], rotation=30 if len(runs) > 4 else 0, ha="right" if len(runs) > 4 else "center")
+    ax.set_xticks(x, _run_labels(runs), rotation=30 if len(runs) > 4 else 0, ha="right" if len(runs) > 4 else "center")
     ax.set_ylabel("% of words removed")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -584,7 +595,7 @@ def chart_trend_runs(ch: _Charts, f: dict) -> str:
         ax.bar(x, vals, bottom=bottom, color=color, label=name, width=0.6)
         bottom += vals
     ax.plot(x, [r["counts"].get("corpus_kept", 0) for r in runs], color=BLUE, marker="o", label="corpus size (kept)")
-    ax.set_xticks(x, [_run_label(r) for r in runs], rotation=30 if len(runs) > 4 else 0, ha="right" if len(runs) > 4 else "center")
+    ax.set_xticks(x, _run_labels(runs), rotation=30 if len(runs) > 4 else 0, ha="right" if len(runs) > 4 else "center")
     ax.set_ylabel("documents")
     _whole(ax.yaxis)
     ax.grid(axis="x", visible=False)
@@ -593,9 +604,12 @@ def chart_trend_runs(ch: _Charts, f: dict) -> str:
     return ch.svg(fig, "Documents read per run")
 
 
-def _run_label(r: dict) -> str:
-    s = r.get("started") or r.get("run_id") or ""
-    return s[5:16].replace("T", " ") if len(s) >= 16 else s
+def _run_labels(runs: list[dict]) -> list[str]:
+    """Start times as short as keeps them apart: "03-11 02:00", with seconds
+    only when two runs started in the same minute."""
+    starts = [(r.get("started") or r.get("run_id") or "").replace("T", " ") for r in runs]
+    short = [s[5:16] for s in starts]
+    return short if len(set(short)) == len(short) else [s[5:19] for s in starts]
 
 
 # --------------------------------------------------------------------------
@@ -634,6 +648,8 @@ table.data th,table.data td{padding:5px 10px;border-bottom:1px solid var(--line)
 table.data th{background:#f0f3f6;font-weight:600;font-size:13px;color:#3e4c59}
 table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.data tr:nth-child(even) td{background:#fafbfc}
+.scroll{overflow-x:auto}
+.small{font-size:12px}.muted{color:var(--muted)}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .pill{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;background:#eef1f4;color:#3e4c59;margin-right:4px;white-space:nowrap}
 .pill.red{background:#fbe3dd;color:#8a2d1a}.pill.exact{background:#fcefd6;color:#7a5410}
@@ -884,15 +900,20 @@ def _render(f: dict[str, Any]) -> str:
         else:
             body.append("<div class='note'>Trends across runs appear here from the second run on.</div>")
         rows = []
-        for r in reversed(runs[-30:]):
-            c = r["counts"]
+        shown = runs[-30:]
+        for r, label in reversed(list(zip(shown, _run_labels(shown)))):
+            c, added = r["counts"], r.get("added") or {}
             dropped = sum((c.get("dropped") or {}).values())
-            rows.append([_e(_run_label(r)), f"<span class='mono'>{_e(r['run_id'])}</span>", _e(r.get("deployment") or "by hand"),
+            rows.append([f"{_e(label)}<br><span class='mono small'>{_e(r['run_id'])}</span>", _e(r.get("deployment") or "by hand"),
                          f"{c.get('documents', 0):,}", f"{c.get('new', 0):,}", f"{c.get('updated', 0):,}", f"{c.get('quarantined', 0):,}",
-                         f"{dropped:,}", f"{c.get('corpus_kept', 0):,}", f"{r['timings'].get('wall', 0):.1f}",
-                         f"<span class='mono'>{_e(r.get('config_hash'))}</span>"])
-        body.append(_table(["started (UTC)", "run", "deployment", "read", "new", "updated", "quarantined", "gated out", "corpus", "seconds", "config"],
-                           rows, {3, 4, 5, 6, 7, 8, 9}))
+                         f"{dropped:,}", f"{added.get('kept', 0):,}", f"{added.get('duplicates', 0):,}", f"{c.get('corpus_kept', 0):,}",
+                         f"{r['timings'].get('wall', 0):.1f}", f"<span class='mono small'>{_e(r.get('config_hash'))}</span>"])
+        body.append("<div class='scroll'>" + _table(
+            ["started (UTC)", "deployment", "read", "new", "updated", "quarantined", "gated out", "kept +", "copies +", "corpus", "seconds", "config"],
+            rows, {2, 3, 4, 5, 6, 7, 8, 9, 10}) + "</div>")
+        body.append("<p class='small muted'><i>read</i>: documents in the input; <i>new</i>/<i>updated</i>: processed by this run, "
+                    "the rest had been processed before; <i>kept +</i>/<i>copies +</i>: articles this run added to the corpus "
+                    "and copies it folded into kept articles; <i>config</i>: hash of the settings that affect the output.</p>")
         sections.append(("history", "Run history",
                          "<p class='lead'>One row per run, newest first, from <code>runs/*.json</code>. A nightly run reads only "
                          "input it has not seen before; the corpus (kept articles) is the result of all runs together.</p>" + "".join(body)))
