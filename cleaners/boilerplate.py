@@ -77,6 +77,9 @@ class RuleSet:
     max_capitalised: float = 0.6
     title_min_weight: float = 1.5
     max_title_words: int = 0
+    novel_min_weight: float = 3.0
+    min_novel_words: int = 0
+    min_median_words: int = 25
     frequency_languages: tuple[str, ...] = ("en",)
     common_zipf: float = 7.0
     rare_zipf: float = 3.0
@@ -100,6 +103,9 @@ class RuleSet:
             max_capitalised=off.get("max_capitalised", 0.6),
             title_min_weight=off.get("title_min_weight", 1.5),
             max_title_words=off.get("max_title_words", 0),
+            novel_min_weight=off.get("novel_min_weight", 3.0),
+            min_novel_words=off.get("min_novel_words", 0),
+            min_median_words=off.get("min_median_words", 25),
             frequency_languages=tuple(off.get("frequency_languages", ("en",))),
             common_zipf=off.get("common_zipf", 7.0),
             rare_zipf=off.get("rare_zipf", 3.0),
@@ -291,6 +297,10 @@ class TopicScore:
     # Distinct title words it names (common words aside): naming what the
     # headline is about is the strongest sign of belonging.
     title_words: int = 0
+    # Distinct rare words found nowhere else in the article: a spliced
+    # paragraph brings its own story's names and subject; a genuine aside
+    # that merely shares little has few.
+    novel_words: int = 0
 
 
 def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
@@ -300,6 +310,11 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     blocks = paragraphs(lines)
     if len(blocks) < 3:
         return []
+    sizes = sorted(sum(len(lines[i].split()) for i in b) for b in blocks)
+    # Web-style articles of one-sentence paragraphs: each paragraph is too
+    # short for its vocabulary to say whether it belongs (asides, colour and
+    # quotes share little by chance), so only teaser-shaped blocks are judged.
+    lexical = sizes[len(sizes) // 2] >= rules.min_median_words
     stop = rules.stopwords
     zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
     base = rules.common_zipf
@@ -315,6 +330,10 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     for b, ws in zip(blocks, words):
         if len(ws) < rules.min_paragraph_words:
             continue
+        first = lines[b[0]]
+        headline_led = len(b) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
+        if not (lexical or headline_led):
+            continue
         tokens = " ".join(lines[i] for i in b).split()
         if len(ws) * 4 < len(tokens):
             continue  # a script written without spaces (CJK): words are not tokens
@@ -322,6 +341,7 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
             continue  # a list of names (a line-up, a cast): nothing to compare
         total = shared = 0.0
         in_title = set()
+        novel = set()
         for w in ws:
             weight = base - zipf.get(w, 0.0)
             if weight <= 0:
@@ -334,19 +354,25 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
                     in_title.add(st)
             elif df[st] > 1:  # df counts this paragraph too
                 shared += weight
-        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title)))
+            elif weight >= rules.novel_min_weight:
+                novel.add(st)
+        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title), len(novel)))
     scores = []
-    for k, (b, n, sh, nt) in enumerate(raw):
+    for k, (b, n, sh, nt, nv) in enumerate(raw):
         others = sorted(x[2] for j, x in enumerate(raw) if j != k)
         med = others[len(others) // 2] if others else 1.0
-        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt))
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, nv))
     return scores
+
+
+_SENTENCE_END = regex.compile(r"[.!?:;\"”’'»)]\s*$")
 
 
 def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
     """Little of the paragraph's weighted vocabulary occurs elsewhere, and it
     stands out against the article's other paragraphs."""
-    return score.shared <= max_shared and score.relative <= rules.max_relative and score.title_words <= rules.max_title_words
+    return (score.shared <= max_shared and score.relative <= rules.max_relative
+            and score.title_words <= rules.max_title_words and score.novel_words >= rules.min_novel_words)
 
 
 # --------------------------------------------------------------------------
