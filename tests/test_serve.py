@@ -176,6 +176,17 @@ def test_scheduled_runs_complete_incrementally_then_shut_down(tmp_path):
         assert len(kept) == rec["counts"]["corpus_kept"] > 0
         assert len(kept) + len(dropped) == rec["counts"]["documents"]
         assert (out / "report.html").stat().st_size > 10_000
+        # The run's numbers are in the Prefect UI next to it.
+        arts = client.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [first["id"]]}}}).json()
+        by_type = {a["type"]: a for a in arts}
+        assert {"table", "markdown"} <= set(by_type)
+        table = by_type["table"]["data"]
+        table = json.loads(table) if isinstance(table, str) else table
+        rows = {(r["stage"], r["reason"]): r["count"] for r in table}
+        assert rows[("read", "documents")] == rec["counts"]["documents"]
+        assert rows[("corpus", "kept")] == len(kept)
+        assert rows[("read", "quarantined")] == rec["counts"]["quarantined"] > 0
+        assert f"newsclean run {rec['run_id']}" in by_type["markdown"]["data"]
 
         # New input arrives between two scheduled runs: the next run reads only it.
         late = src / "late"
