@@ -25,76 +25,153 @@ several incremental runs over its parts give the same clusters.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import xxhash
 from datasketch import MinHash
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 # Bumped whenever tokens or shingle hashes change: signatures kept by earlier
 # runs are only comparable with signatures made the same way.
-SIGNATURE_VERSION = 2
+SIGNATURE_VERSION = 3
 
-# ``\w`` (letters, digits, underscore) rather than ``[\p{L}\p{N}]``: the
-# stdlib engine runs it three times faster, and an underscore in news text is
-# rare enough not to matter.
-_TOKEN = re.compile(r"\w+")
+# Tokens are found and hashed on the UTF-8 bytes of the lower-cased text with
+# numpy, never as Python strings: a regex that builds one string per word
+# costs more than all the rest of shingling and signing together.
+#
+# A token is a maximal run of word bytes: ASCII letters and digits, and
+# every byte of a non-ASCII character except the punctuation and symbols of
+# U+0080-U+00BF (no-break space, guillemets, ...) and U+2000-U+206F
+# (typographic quotes, dashes, ellipsis, ...). Copies of one story that
+# differ in quote style, dashes or spacing have the same tokens.
+_WORD_BYTE = np.zeros(256, dtype=bool)
+_WORD_BYTE[ord("0") : ord("9") + 1] = True
+_WORD_BYTE[ord("a") : ord("z") + 1] = True
+_WORD_BYTE[0x80:] = True
+# Polynomial token hash: sum of byte_i * P**i over the token's bytes (mod
+# 2**64), then a 64-bit mixer. With prefix sums of byte_j * P**j over the
+# whole text, every token's hash is one subtraction and one multiplication
+# by P**-start (P is odd, so it has an inverse mod 2**64).
+_P = 0x100000001B3
+_powers: list[np.ndarray] = []
+
+
+def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i (mod 2**64) for i < n, grown on demand and kept."""
+    if not _powers or len(_powers[0]) < n:
+        size = max(1 << 14, 1 << (n - 1).bit_length())
+        with np.errstate(over="ignore"):
+            pw = np.cumprod(np.full(size, _P, dtype=np.uint64))
+            inv = np.cumprod(np.full(size, pow(_P, -1, 1 << 64), dtype=np.uint64))
+        pw = np.concatenate([[np.uint64(1)], pw[:-1]])
+        inv = np.concatenate([[np.uint64(1)], inv[:-1]])
+        _powers[:] = [pw, inv]
+    return _powers[0], _powers[1]
+
+
+def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lower-cased text's UTF-8 bytes and its tokens' start and end
+    offsets."""
+    lowered = text.lower()
+    b = np.frombuffer(lowered.encode("utf-8"), dtype=np.uint8)
+    w = np.zeros(len(b) + 2, dtype=bool)
+    word = w[1:-1]
+    np.take(_WORD_BYTE, b, out=word)
+    if not lowered.isascii():
+        if len(b) >= 2:
+            lead = np.flatnonzero(b[:-1] == 0xC2)  # U+0080-U+00BF
+            word[lead] = False
+            word[lead + 1] = False
+        if len(b) >= 3:
+            lead = np.flatnonzero(b[:-2] == 0xE2)
+            lead = lead[(b[lead + 1] & 0xFE) == 0x80]  # U+2000-U+207F
+            word[lead] = False
+            word[lead + 1] = False
+            word[lead + 2] = False
+    edges = np.flatnonzero(w[1:] != w[:-1])
+    return b, edges[0::2], edges[1::2]
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """64-bit hashes of the tokens of ``text``, in order (uint64)."""
+    b, starts, ends = _word_spans(text)
+    if not len(starts):
+        return np.empty(0, dtype=np.uint64)
+    pw, inv = _power_tables(len(b) + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.empty(len(b) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.cumsum(b * pw[: len(b)], out=prefix[1:])
+        h = (prefix[ends] - prefix[starts]) * inv[starts]
+        h += (ends - starts).astype(np.uint64)
+        return _fmix64(h)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    # MurmurHash3's 64-bit finalizer: every input bit reaches every output bit.
+    h = h ^ (h >> np.uint64(33))
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased word-character runs: punctuation, quotes and spacing, which
-    copies of one story edit freely, do not count."""
-    return _TOKEN.findall(text.lower())
+    """The tokens of ``text`` as strings (what :func:`token_hashes` hashes;
+    for inspection and tests, the pipeline never builds them)."""
+    b, starts, ends = _word_spans(text)
+    raw = b.tobytes()
+    return [raw[s:e].decode("utf-8", errors="replace") for s, e in zip(starts.tolist(), ends.tolist())]
 
 
-def text_hash(toks: list[str]) -> str:
-    """Exact-duplicate key: the normalised token stream."""
-    return hashlib.blake2b(" ".join(toks).encode("utf-8"), digest_size=16).hexdigest()
-
-
-class TokenHashes(dict):
-    """token -> 32-bit xxhash, filled on first use. News vocabulary is small
-    and Zipfian, so within a shard almost every lookup is a hit, and a hit is
-    a C-level dict lookup (``map(cache.__getitem__, toks)``)."""
-
-    def __missing__(self, token: str) -> int:
-        h = self[token] = xxhash.xxh32_intdigest(token.encode("utf-8"))
-        return h
+def text_hash(th: np.ndarray) -> str:
+    """Exact-duplicate key: the normalised token stream (its token hashes)."""
+    return hashlib.blake2b(np.ascontiguousarray(th, dtype=np.uint64).tobytes(), digest_size=16).hexdigest()
 
 
 # Odd 32-bit multipliers that mix token positions into a shingle hash.
 _MIX = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C | 1, 0xFD7046C5, 0xB55A4F09], dtype=np.uint32)
 
 
-def shingle_hashes(toks: list[str], k: int, cache: dict[str, int] | None = None) -> np.ndarray:
-    """Distinct 32-bit hashes of the word ``k``-grams of ``toks``.
+def shingle_hashes(th: np.ndarray, k: int) -> np.ndarray:
+    """Distinct 32-bit hashes of the word ``k``-grams, from the token hashes
+    ``th`` (:func:`token_hashes`), sorted.
 
     Texts shorter than ``k`` tokens get one shingle of the whole text, so
-    that a short text still has a signature. ``cache``: a :class:`TokenHashes`
-    shared across the articles of a shard (a plain dict works too, slower).
+    that a short text still has a signature.
     """
-    if not toks:
+    if not len(th):
         return np.empty(0, dtype=np.uint32)
-    if not isinstance(cache, TokenHashes):
-        if cache is None:
-            cache = TokenHashes()
-        else:
-            plain = cache
-            for t in toks:
-                if t not in plain:
-                    plain[t] = xxhash.xxh32_intdigest(t.encode("utf-8"))
-    th = np.fromiter(map(cache.__getitem__, toks), dtype=np.uint32, count=len(toks))
-    k = min(k, len(th))
-    n = len(th) - k + 1
+    t32 = (th >> np.uint64(32)).astype(np.uint32)
+    k = min(k, len(t32))
+    n = len(t32) - k + 1
     with np.errstate(over="ignore"):
-        acc = th[:n] * _MIX[0]
+        acc = t32[:n] * _MIX[0]
         for j in range(1, k):
-            acc = (acc ^ (acc >> np.uint32(15))) + th[j : j + n] * _MIX[j % len(_MIX)]
-    return np.unique(acc)
+            acc = (acc ^ (acc >> np.uint32(15))) + t32[j : j + n] * _MIX[j % len(_MIX)]
+    # sort + neighbour test: several times faster than np.unique at this size.
+    acc.sort()
+    keep = np.empty(len(acc), dtype=bool)
+    keep[0] = True
+    np.not_equal(acc[1:], acc[:-1], out=keep[1:])
+    return acc[keep]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What dedup needs of one article's text."""
+
+    shingles: np.ndarray  # distinct shingle hashes (uint32, sorted)
+    exact: str  # exact-duplicate key
+    tokens: int  # number of tokens
+
+
+def fingerprint(text: str, k: int) -> Fingerprint:
+    th = token_hashes(text)
+    return Fingerprint(shingle_hashes(th, k), text_hash(th), len(th))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from cleaners.boilerplate import SourceLineStats
 from cleaners.chain import Chain
-from cleaners.dedup import Signer, TokenHashes, shingle_hashes, text_hash, tokens
+from cleaners.dedup import Signer, fingerprint
 from cleaners.gates import word_count
 from cleaners.record import CHANGE_REASONS, Article
 
@@ -124,7 +124,6 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t0 = clock()
     docs = read_shard(path)
     t["read"] += clock() - t0
-    token_cache = TokenHashes()
     signatures: list[np.ndarray] = []
     cand_lines: list[str] = []
     filt_lines: list[str] = []
@@ -143,11 +142,10 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
             index_lines.append(f"{art.id}\t{chash}\tfiltered")
             continue
         t0 = clock()
-        toks = tokens(art.text)
-        hashes = shingle_hashes(toks, d.shingle_size, token_cache)
-        signatures.append(signer.sign(hashes))
+        fp = fingerprint(art.text, d.shingle_size)
+        signatures.append(signer.sign(fp.shingles))
         row = art.to_dict()
-        row["_dedup"] = {"words": word_count(art.text), "shingles": int(hashes.size), "exact": text_hash(toks)}
+        row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact}
         cand_lines.append(dumps(row))
         index_lines.append(f"{art.id}\t{chash}\tcandidate")
         stats.candidates += 1

@@ -1,0 +1,205 @@
+"""cleaners.dedup on real text: BBC stories (read in place from ../shared)
+and their edited copies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from cleaners.dedup import (
+    DedupParams,
+    Signer,
+    band_candidates,
+    candidate_pairs,
+    cluster,
+    estimate,
+    fingerprint,
+    rank_key,
+    text_hash,
+    token_hashes,
+    tokens,
+)
+from conftest import shared
+
+PARAMS = DedupParams()
+
+
+@pytest.fixture(scope="module")
+def bbc() -> list[dict]:
+    path = shared("data", "bbc-news-2225", "bbc_news.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _sign(texts: list[str], params: DedupParams = PARAMS):
+    signer = Signer(params.num_perm, params.seed)
+    sigs, sizes, keys = [], [], []
+    for t in texts:
+        fp = fingerprint(t, params.shingle_size)
+        sigs.append(signer.sign(fp.shingles))
+        sizes.append(fp.shingles.size)
+        keys.append(fp.exact)
+    return np.stack(sigs), np.array(sizes), keys
+
+
+def _cluster(texts: list[str], ids: list[str] | None = None, params: DedupParams = PARAMS):
+    ids = ids or [f"a{k:04d}" for k in range(len(texts))]
+    sigs, sizes, keys = _sign(texts, params)
+    ranks = [rank_key(len(t.split()), None, i) for t, i in zip(texts, ids)]
+    return cluster(sigs, sizes, keys, ranks, params)
+
+
+def test_tokens_ignore_case_punctuation_and_quote_style():
+    a = "The mayor said: \u201cWe\u2019ll vote\u201d \u2014 on Tuesday\u2026"
+    b = "the Mayor said \"We'll  vote\" - on tuesday..."
+    assert tokens(a) == tokens(b) == ["the", "mayor", "said", "we", "ll", "vote", "on", "tuesday"]
+    assert text_hash(token_hashes(a)) == text_hash(token_hashes(b))
+    assert text_hash(token_hashes(a)) != text_hash(token_hashes(b + " again"))
+    # Letters of any script are word characters; typographic punctuation is not.
+    assert tokens("\u00abStra\u00dfe\u00bb \u2013 \u041f\u0440\u0438\u0432\u0435\u0442, caf\u00e9!") == ["stra\u00dfe", "\u043f\u0440\u0438\u0432\u0435\u0442", "caf\u00e9"]
+    # The same token hashes the same wherever it stands; different tokens differ.
+    th = token_hashes("rates rose as rates fell")
+    assert th[0] == th[3] and len(set(th.tolist())) == 4
+
+
+def test_signature_equals_datasketch_minhash_of_the_same_shingles(bbc):
+    h = fingerprint(bbc[0]["text"], 3).shingles
+    ref = MinHash(num_perm=128, seed=1, scheme="affine32", hashfunc=lambda x: x)
+    ref.update_batch(h.tolist())
+    signer = Signer(128, 1)
+    assert np.array_equal(signer.sign(h), ref.hashvalues)
+    # The estimate tracks the true Jaccard of a story and its tail.
+    other = fingerprint(bbc[0]["text"].split("\n\n", 2)[-1], 3).shingles
+    true_j = len(np.intersect1d(h, other)) / len(np.union1d(h, other))
+    sig = np.stack([signer.sign(h), signer.sign(other)])
+    jac, cont = estimate(sig, np.array([h.size, other.size]), np.array([0]), np.array([1]))
+    assert abs(jac[0] - true_j) < 0.15
+    assert cont[0] > 0.8  # the shorter one is inside the longer one
+
+
+def test_all_133_bbc_exact_pairs_and_only_versions_of_one_story(bbc):
+    texts = [r["text"] for r in bbc]
+    ids = [r["id"] for r in bbc]
+    by_text: dict[str, list[int]] = {}
+    for k, t in enumerate(texts):
+        by_text.setdefault(hashlib.md5(t.encode("utf-8")).hexdigest(), []).append(k)
+    exact_groups = [g for g in by_text.values() if len(g) > 1]
+    assert sum(len(g) - 1 for g in exact_groups) == 133
+    c = _cluster(texts, ids)
+    for g in exact_groups:
+        assert len({int(c.canonical[k]) for k in g}) == 1
+        assert all(c.exact[k] or c.canonical[k] == k for k in g)
+    # Every other merge is a version of the same story: most of the shorter
+    # text's shingles are in the canonical (checked exactly, not estimated).
+    for k in np.flatnonzero((c.canonical != np.arange(len(texts))) & ~c.exact):
+        a = set(fingerprint(texts[k], 3).shingles.tolist())
+        b = set(fingerprint(texts[c.canonical[k]], 3).shingles.tolist())
+        inter = len(a & b)
+        assert inter / len(a | b) >= 0.3 and inter / min(len(a), len(b)) >= 0.7, (ids[k], ids[c.canonical[k]])
+
+
+def _copies(body: str, rng: random.Random) -> dict[str, str]:
+    paras = [p for p in body.split("\n\n") if p.strip()]
+    words = body.split(" ")
+    changed = list(words)
+    for i in rng.sample(range(len(words)), k=max(3, len(words) // 40)):
+        changed[i] = "different"
+    return {
+        "boilerplate": "Menu Search Subscribe\n\n" + body + "\n\nShare this story\n\u00a9 2025 Some Site. All rights reserved.",
+        "trimmed": "\n\n".join(paras[:-1]),
+        "words": " ".join(changed),
+        "first_half": " ".join(words[: len(words) // 2]),
+    }
+
+
+def test_edited_copies_join_their_story_and_different_stories_stay_apart(bbc):
+    rng = random.Random(3)
+    seen, stories = set(), []
+    for r in bbc:  # business stories: one topic, many shared words
+        paras = r["text"].split("\n\n")
+        # Long enough that its last paragraph is a closing paragraph, not half the story.
+        if r["category"] == "business" and r["text"] not in seen and len(paras) >= 6 and len(paras[-1].split()) < 80:
+            seen.add(r["text"])
+            stories.append(r)
+        if len(stories) == 40:
+            break
+    texts, story_of, kind_of = [], [], []
+    for s, r in enumerate(stories):
+        texts.append(r["text"])
+        story_of.append(s)
+        kind_of.append("original")
+        for kind, text in _copies(r["text"], rng).items():
+            texts.append(text)
+            story_of.append(s)
+            kind_of.append(kind)
+    c = _cluster(texts)
+    story_of = np.array(story_of)
+    # One cluster per story, holding exactly that story's texts.
+    for s in range(len(stories)):
+        members = np.flatnonzero(story_of == s)
+        assert len({int(c.canonical[k]) for k in members}) == 1, [kind_of[k] for k in members]
+        assert set(np.flatnonzero(np.isin(c.canonical, c.canonical[members])).tolist()) == set(members.tolist())
+    # First halves sit at Jaccard ~0.5, on the bar: containment finds them
+    # all, Jaccard alone misses many.
+    half = [k for k, kind in enumerate(kind_of) if kind == "first_half"]
+    assert np.all(c.containment[half] >= PARAMS.min_containment)
+    assert np.all(c.similarity[half] < 0.65)
+    jaccard_only = _cluster(texts, params=replace(PARAMS, min_containment=1.01))
+    missed = [k for k in half if jaccard_only.canonical[k] == k]
+    assert len(missed) >= len(half) // 4
+
+
+def test_a_chain_of_weak_matches_does_not_become_one_cluster(bbc):
+    # a ~ b and b ~ c, but a and c share too little: c must not be folded
+    # into a's cluster just because b links them.
+    paras = [p for r in bbc[:200] for p in r["text"].split("\n\n") if 40 <= len(p.split()) <= 60]
+    p = paras[:6]
+    a = "\n\n".join(p[0:4] + [p[0]])  # longest: the canonical
+    b = "\n\n".join(p[1:5])
+    c = "\n\n".join(p[2:6])
+    res = _cluster([a, b, c], ["a", "b", "c"])
+    assert res.canonical[1] == 0, "b is similar to a"
+    assert res.canonical[2] == 2, "c is not similar to a, so it stays apart"
+
+
+def test_clusters_do_not_depend_on_input_order(bbc):
+    rng = random.Random(5)
+    texts = [r["text"] for r in bbc[:400]]
+    texts += [t[: len(t) * 2 // 3] for t in texts[:60]] + texts[100:120]
+    ids = [f"d{k:04d}" for k in range(len(texts))]
+    base = _cluster(texts, ids)
+    groups = {frozenset(ids[j] for j in np.flatnonzero(base.canonical == base.canonical[k])) for k in range(len(ids))}
+    perm = list(range(len(texts)))
+    rng.shuffle(perm)
+    shuffled = _cluster([texts[k] for k in perm], [ids[k] for k in perm])
+    canon = {ids[perm[k]]: ids[perm[int(shuffled.canonical[k])]] for k in range(len(perm))}
+    assert canon == {ids[k]: ids[int(base.canonical[k])] for k in range(len(ids))}
+    assert len([g for g in groups if len(g) > 1]) >= 60
+
+
+def test_canonical_rule_most_words_then_earliest_then_smallest_id():
+    assert sorted([rank_key(10, "2024-03-02", "b"), rank_key(12, None, "z"), rank_key(10, "2024-03-01", "c"),
+                   rank_key(10, None, "a"), rank_key(10, "2024-03-01", "a")]) == [
+        rank_key(12, None, "z"), rank_key(10, "2024-03-01", "a"), rank_key(10, "2024-03-01", "c"),
+        rank_key(10, "2024-03-02", "b"), rank_key(10, None, "a")]
+
+
+def test_bands_are_independent_and_their_union_is_the_candidate_set(bbc):
+    texts = [r["text"] for r in bbc[:300]] + [r["text"][:1500] for r in bbc[:50]]
+    sigs, _, _ = _sign(texts)
+    bands, rows = PARAMS.bands()
+    per_band = [band_candidates(sigs, b, rows) for b in range(bands)]
+    union = np.unique(np.concatenate(per_band), axis=0)
+    assert np.array_equal(union, candidate_pairs(sigs, bands, rows))
+    # A band computed on its own columns only gives the same pairs.
+    b = 3
+    alone = band_candidates(np.ascontiguousarray(sigs[:, b * rows : (b + 1) * rows]), 0, rows)
+    assert np.array_equal(np.unique(alone, axis=0), np.unique(per_band[b], axis=0))
+    # Each truncated copy is a candidate of its original.
+    found = {tuple(p) for p in union.tolist()}
+    assert all((k, 300 + k) in found for k in range(50))
