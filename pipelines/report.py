@@ -70,6 +70,7 @@ EDIT_REASONS = {
     "offtopic": "paragraph unrelated to the article (spliced-in insert)",
     "title": "title repeated in the body",
     "end_mark": "end-of-article mark",
+    "comments": "reader comments section",
 }
 
 LANGUAGE_NAMES = {
