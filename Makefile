@@ -20,5 +20,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Near-duplicate detection beside datatrove (needs ../shared; ~30 min with the 1M-article run).
+bench-dedup: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/dedup.py
+
 clean:
 	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs
