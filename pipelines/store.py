@@ -10,6 +10,53 @@ Output folder layout (documented in the README):
       manifest.json     format version, dedup parameters, list of segments
       boilerplate.json  per-source line statistics (learned boilerplate)
       segments/NNNNN/   one per run that read new input (see Segment)
+
+The dedup state
+---------------
+``manifest.json``::
+
+    {"format": 1,
+     "dedup": {"num_perm": 128, "shingle_size": 3, "scheme": "affine32",
+               "seed": 1, "signature_version": 3},
+     "segments": ["00001", "00002", ...]}
+
+``dedup`` says how the signatures were made; a run with other values refuses
+the folder (signatures made differently are not comparable). ``segments``
+lists the committed segments in run order; a segment is written under
+``state/.staging-NNNNN`` and renamed into place before the manifest names
+it, so a crashed run leaves no half segment behind.
+
+A segment holds, per shard ``SSSSS`` of that run:
+
+* ``SSSSS.index.tsv``: one line per document of the shard,
+  ``id <TAB> content hash <TAB> kind`` with kind ``candidate`` (passed the
+  gates, goes to dedup) or ``filtered`` (dropped by a gate). The content
+  hash is of the raw text and title: a later run skips an id whose hash is
+  unchanged and supersedes it otherwise (the latest segment's version of an
+  id is the only one that counts).
+* ``SSSSS.candidates.jsonl``: the cleaned candidates in input order, one
+  JSON article per line (the output fields) plus ``_dedup``:
+  ``{"words": int, "shingles": int, "exact": str}``: word count (the
+  canonical rule), number of distinct shingles (for containment) and the
+  exact-duplicate key (hash of the normalised token stream).
+* ``SSSSS.signatures.npy``: the candidates' MinHash signatures, a numpy
+  ``uint32`` array ``[n_candidates, num_perm]``, row ``k`` for line ``k``
+  of the candidates file. Values are datasketch ``affine32`` MinHash values
+  (``MinHash(num_perm, seed)``'s permutations) over the word-shingle hashes
+  of :func:`cleaners.dedup.fingerprint`, so ``Signer.to_minhash(row)`` is a
+  ``datasketch.MinHash`` usable with ``MinHashLSH``.
+* ``SSSSS.filtered.jsonl``: the ``dropped.jsonl`` lines of the filtered
+  documents.
+
+and ``rejected.jsonl`` / ``rejected.index.tsv`` for documents quarantined
+while reading.
+
+No LSH index is stored: bucket keys are a few vectorised operations over
+the signature matrix, and every run clusters all active candidates of all
+segments again (band by band), so that cluster membership after any sequence
+of runs is exactly that of one run over all the input, and a later, more
+complete copy can take over as canonical. The outputs are then rewritten
+from the segments.
 """
 
 from __future__ import annotations
