@@ -79,7 +79,7 @@ class RuleSet:
     max_title_words: int = 0
     novel_min_weight: float = 3.0
     min_novel_words: int = 0
-    min_median_words: int = 25
+    min_median_words: int = 45
     frequency_languages: tuple[str, ...] = ("en",)
     common_zipf: float = 7.0
     rare_zipf: float = 3.0
@@ -105,7 +105,7 @@ class RuleSet:
             max_title_words=off.get("max_title_words", 0),
             novel_min_weight=off.get("novel_min_weight", 3.0),
             min_novel_words=off.get("min_novel_words", 0),
-            min_median_words=off.get("min_median_words", 25),
+            min_median_words=off.get("min_median_words", 45),
             frequency_languages=tuple(off.get("frequency_languages", ("en",))),
             common_zipf=off.get("common_zipf", 7.0),
             rare_zipf=off.get("rare_zipf", 3.0),
@@ -331,7 +331,10 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
         if len(ws) < rules.min_paragraph_words:
             continue
         first = lines[b[0]]
-        headline_led = len(b) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
+        # A teaser: a headline line, then prose (a table's header row is
+        # followed by rows that end no sentence).
+        headline_led = (len(b) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
+                        and bool(_SENTENCE_END.search(lines[b[-1]])))
         if not (lexical or headline_led):
             continue
         tokens = " ".join(lines[i] for i in b).split()
