@@ -517,6 +517,10 @@ def strip_boilerplate(
 
     nonblank = [i for i, ln in enumerate(lines) if ln]
     n = len(nonblank)
+    # Where each edit happened: "line N" for a removed line, "in line N" for
+    # a piece trimmed off a kept one (N counts the non-blank lines of the text
+    # given here), so that `newsclean explain` can restore the order.
+    where = {i: f"line {k}" for k, i in enumerate(nonblank)}
 
     # Suffixes glued to any line (prefixes come after line removal, below).
     for rule in site_rules:
@@ -524,7 +528,7 @@ def strip_boilerplate(
             for i in nonblank:
                 m = rule.pattern.search(lines[i])
                 if m and m.start() > 0:
-                    edits.append(Edit(rule.reason, m.group(0).strip()))
+                    edits.append(Edit(rule.reason, m.group(0).strip(), detail="in " + where[i]))
                     lines[i] = lines[i][: m.start()].rstrip()
 
     # A trailing section of links: everything from its opening line on.
@@ -575,7 +579,7 @@ def strip_boilerplate(
             if rule.kind == "prefix":
                 m = rule.pattern.search(lines[first])
                 if m and m.end() < len(lines[first]):
-                    edits.append(Edit(rule.reason, m.group(0).strip()))
+                    edits.append(Edit(rule.reason, m.group(0).strip(), detail="in " + where[first]))
                     lines[first] = lines[first][m.end():]
 
     if offtopic_threshold is not None:
@@ -586,10 +590,12 @@ def strip_boilerplate(
                     remove.setdefault(i, "offtopic")
 
     for i in sorted(remove):
-        edits.append(Edit(remove[i], lines[i]))
+        edits.append(Edit(remove[i], lines[i], detail=where[i]))
 
-    total = sum(_words(ln) for ln in lines)
-    removed = sum(_words(lines[i]) for i in remove)
+    # The valve guards the article against the rules: what whole-page
+    # trimming cut away was never the article (main_block has its own guard).
+    total = sum(_words(lines[i]) for i in nonblank if remove.get(i) != "page")
+    removed = sum(_words(lines[i]) for i, r in remove.items() if r != "page")
     flags: list[str] = []
     if max_removed_share is not None and total and removed / total > max_removed_share:
         # Keep the article whole; the one edit says how much the rules wanted,

@@ -27,7 +27,7 @@ def run(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .flow import newsclean_flow
+    from .flow import run_newsclean
 
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -39,7 +39,7 @@ def run(
                 tasks[label] = bar.add_task(f"{label} shards", total=total)
             bar.update(tasks[label], completed=done)
 
-        result = newsclean_flow(str(input), str(output), str(config) if config else None, not no_dedup, progress)
+        result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json
@@ -64,6 +64,23 @@ def report(output: Path = typer.Argument(Path("clean"), help="An output folder o
 
     paths = build(output)
     typer.echo(f"wrote {paths['json']} and {paths['html']}")
+
+
+@app.command()
+def explain(
+    doc_id: str = typer.Argument(..., metavar="ID", help="Input article id (as in articles.jsonl / dropped.jsonl)."),
+    output: Path = typer.Option(Path("clean"), "--output", help="Output folder of `newsclean run`."),
+    width: Optional[int] = typer.Option(None, "--width", help="Columns to print in (default: the terminal's)."),
+) -> None:
+    """Show what cleaning did to one article: every removed line with its reason, beside what was kept."""
+    from .explain import find, render
+
+    try:
+        exp = find(output, doc_id)
+    except KeyError:
+        typer.echo(f"newsclean explain: no article {doc_id!r} in {output}", err=True)
+        raise typer.Exit(1)
+    render(exp, width)
 
 
 @app.command()
