@@ -296,7 +296,8 @@ def _jumps(runs: list[dict]) -> list[dict]:
 
 
 BLUE, RED, GREEN, GREY, AMBER = "#2f6690", "#c8553d", "#3a7d44", "#9aa5b1", "#e0a458"
-PALETTE = ["#2f6690", "#c8553d", "#3a7d44", "#e0a458", "#7d5ba6", "#3a9ea5", "#b35c8a", "#6b705c", "#d4a017", "#5c7aa5", "#a05a2c", "#4f772d"]
+PALETTE = ["#2f6690", "#c8553d", "#3a7d44", "#e0a458", "#7d5ba6", "#3a9ea5", "#b35c8a", "#6b705c", "#d4a017", "#5c7aa5",
+           "#a05a2c", "#4f772d", "#e07a9f", "#1b998b", "#8d99ae", "#f4a261", "#2b2d42", "#9c6644"]
 
 _RC = {
     "svg.fonttype": "none",  # text stays text: small, selectable, searchable
@@ -452,7 +453,8 @@ def chart_removals_by_source(ch: _Charts, f: dict) -> str:
     for s in rows:
         reasons.update(s["removals"])
     order = [r for r, _ in reasons.most_common()]
-    fig = ch.figure(4.8, max(1.8, 0.3 * len(rows) + 1.3))
+    legend_rows = -(-len(order) // 3)
+    fig = ch.figure(4.8, 0.3 * len(rows) + 1.2 + 0.2 * legend_rows)
     ax = fig.subplots()
     y = np.arange(len(rows))
     left = np.zeros(len(rows))
@@ -465,7 +467,7 @@ def chart_removals_by_source(ch: _Charts, f: dict) -> str:
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("lines removed")
     _whole(ax.xaxis)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(rows), 1)), ncols=min(3, len(order)), fontsize=8)
+    fig.legend(loc="outside lower center", ncols=min(3, len(order)), fontsize=8)
     ax.set_title("What was removed, per source")
     return ch.svg(fig, "Removed lines per source and reason")
 
