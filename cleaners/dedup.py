@@ -315,6 +315,8 @@ class DedupParams:
     min_jaccard: float = 0.5
     # ... or if this share of the smaller article's shingles is in the larger
     # one (a truncated copy); only for articles of at least min_shingles.
+    # Not lower: on the real copies 0.7 finds a few more copies, but on BBC
+    # it also merges rewritten follow-ups that share two thirds of their text.
     min_containment: float = 0.8
     min_shingles: int = 20
 
