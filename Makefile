@@ -25,5 +25,10 @@ bench-dedup: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/dedup.py
 
+# Boilerplate and off-topic removal vs the extractors (needs ../shared; a few minutes).
+bench-boilerplate: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/boilerplate.py
+
 clean:
 	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs
