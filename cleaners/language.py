@@ -60,6 +60,16 @@ def _fast_identifier():
     return ident
 
 
+def warm_up(fast: bool = True) -> None:
+    """Load the models now (about 2 s) rather than on the first article, e.g.
+    while a worker process waits for its first shard."""
+    from langdetect.detector_factory import init_factory
+
+    init_factory()
+    if fast:
+        _fast_identifier()
+
+
 def prefix(text: str, prefix_chars: int = 500) -> str:
     """The first ``prefix_chars`` characters, cut at a word boundary so the
     last token is a real word."""

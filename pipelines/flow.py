@@ -12,6 +12,7 @@ task per shard on the configured task runner (``executor = "prefect"``, e.g.
 
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
 import os
@@ -37,7 +38,7 @@ from cleaners.record import Article
 from . import report as report_mod
 from .config import Config, load_config
 from .readers import Rejected, content_hash, read_documents, scan
-from .stages import ShardStats, clean_shard, learn_shard
+from .stages import ShardStats, clean_shard, learn_shard, warm_up
 from .store import Segment, State, dumps, read_jsonl, write_json, write_jsonl
 
 
@@ -49,39 +50,117 @@ def _workers(cfg: Config) -> int:
     return cfg.run.workers or os.cpu_count() or 1
 
 
+# One process pool serves every shard step of a run (learning, then
+# cleaning): workers start once, load the language models once, and can be
+# started early so that this overlaps the read step in the main process.
+_POOL: ProcessPoolExecutor | None = None
+# Bytes of input per shard below which starting workers early is not worth it
+# (a run of one shard is cleaned in the main process).
+_EARLY_START_BYTES_PER_SHARD = 1000
+
+
+def _noop() -> None:
+    return None
+
+
+def start_workers(cfg: Config, input_bytes: int | None = None) -> None:
+    """Start the worker processes now if the run will use them: always for
+    more than one shard's worth of input (``input_bytes``), or unconditionally
+    when ``input_bytes`` is None. Each worker warms up (see
+    :func:`pipelines.stages.warm_up`) while the caller goes on."""
+    global _POOL
+    workers = _workers(cfg)
+    if _POOL is not None or cfg.run.executor != "processes" or workers <= 1:
+        return
+    if input_bytes is not None and input_bytes < cfg.run.shard_size * _EARLY_START_BYTES_PER_SHARD:
+        return
+    # forkserver: the parent runs Prefect's threads, which fork() would copy
+    # in an undefined state.
+    ctx = multiprocessing.get_context("forkserver")
+    _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up, initargs=(cfg,))
+    for _ in range(workers):  # the pool spawns its processes on first use
+        _POOL.submit(_noop)
+
+
+def _input_bytes(path: str) -> int:
+    try:
+        p = Path(path)
+        return p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    except OSError:
+        return 0
+
+
+def stop_workers() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL = None
+
+
+atexit.register(lambda: stop_workers())
+
+
+def task_runner(cfg: Config):
+    """The Prefect task runner named by ``[run] task_runner``, sized by
+    ``workers``; used for shard tasks when ``executor = "prefect"``."""
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    kind, workers = cfg.run.task_runner, _workers(cfg)
+    if kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as exc:
+            raise RuntimeError("task_runner = \"dask\" needs the dask extra: pip install 'newsclean[dask]'") from exc
+        if cfg.run.dask_address:
+            return DaskTaskRunner(address=cfg.run.dask_address)
+        # Processes, one thread each: the cleaners hold the GIL.
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    raise ValueError(f"[run] task_runner must be \"thread\", \"process\" or \"dask\", not {kind!r}")
+
+
+# Shard functions as Prefect tasks, for ``executor = "prefect"``. Defined
+# here at module level so that process and Dask task runners can pickle them
+# by reference.
+@task(name="learn shard", persist_result=False, cache_policy=NO_CACHE)
+def learn_shard_task(*args):
+    return learn_shard(*args)
+
+
+@task(name="clean shard", persist_result=False, cache_policy=NO_CACHE)
+def clean_shard_task(*args):
+    return clean_shard(*args)
+
+
+_SHARD_TASKS = {learn_shard: learn_shard_task, clean_shard: clean_shard_task}
+# Progress callback of a run whose shard tasks go to a Prefect task runner:
+# Prefect serialises the parameters of the enclosing flow and task for every
+# submitted task, and a progress bar (locks, a terminal) does not pickle.
+_PROGRESS_HOOK: Callable[[str, int, int], None] | None = None
+
+
 def _map(fn: Callable, argsets: Sequence[tuple], cfg: Config, label: str, progress: Callable[[str, int, int], None] | None) -> list:
     """Run ``fn(*args)`` for every argument tuple, results in input order."""
+    progress = progress or _PROGRESS_HOOK
     total = len(argsets)
     if progress:
         progress(label, 0, total)
     if cfg.run.executor == "prefect":
-        shard_task = task(fn, name=f"{label} shard", persist_result=False, cache_policy=NO_CACHE)
-        futures = [shard_task.submit(*args) for args in argsets]
-        results = []
-        for i, fut in enumerate(futures, 1):
-            results.append(fut.result())
-            if progress:
-                progress(label, i, total)
-        return results
-    workers = min(_workers(cfg), total)
-    if workers <= 1:
-        results = []
-        for i, args in enumerate(argsets, 1):
-            results.append(fn(*args))
-            if progress:
-                progress(label, i, total)
-        return results
-    # forkserver: the parent runs Prefect's threads, which fork() would copy
-    # in an undefined state.
-    ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(fn, *args) for args in argsets]
-        results = []
-        for i, fut in enumerate(futures, 1):
-            results.append(fut.result())
-            if progress:
-                progress(label, i, total)
-        return results
+        futures = [_SHARD_TASKS[fn].submit(*args) for args in argsets]
+    elif total > 1 and _workers(cfg) > 1:
+        start_workers(cfg)
+        futures = [_POOL.submit(fn, *args) for args in argsets]
+    else:
+        futures = None
+    results = []
+    for i, args in enumerate(argsets, 1):
+        results.append(futures[i - 1].result() if futures else fn(*args))
+        if progress:
+            progress(label, i, total)
+    return results
 
 
 # --------------------------------------------------------------------------
@@ -360,6 +439,7 @@ def newsclean_flow(
     staging.mkdir(parents=True)
     timings: dict[str, float] = {}
 
+    start_workers(cfg, _input_bytes(str(input_path)))
     t = time.perf_counter()
     read = read_input(str(input_path), str(staging), cfg, state.seen())
     timings["read"] = time.perf_counter() - t
@@ -371,6 +451,7 @@ def newsclean_flow(
     t = time.perf_counter()
     stats = clean(read.shards, str(staging), cfg, line_stats, progress)
     timings["clean"] = time.perf_counter() - t
+    stop_workers()
     for raw in read.shards:
         os.unlink(raw)
 
@@ -452,6 +533,33 @@ def newsclean_flow(
     )
     return {"run_id": run_id, "record": str(out / "runs" / f"{run_id}.json"), "kept": written["kept"],
             "dropped": written["dropped"], "report": rep}
+
+
+def run_newsclean(
+    input_path: str = "raw",
+    output: str = "clean",
+    config_path: str | None = None,
+    dedup: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run the flow on the task runner the configuration names (what the CLI
+    and the tests call). With ``executor = "processes"`` shard work goes to
+    the flow's own process pool and the task runner only sees the few large
+    steps, so the default thread runner is kept."""
+    cfg = load_config(config_path)
+    runnable = newsclean_flow
+    if cfg.run.executor == "prefect":
+        runnable = newsclean_flow.with_options(task_runner=task_runner(cfg))
+    elif cfg.run.executor != "processes":
+        raise ValueError(f"[run] executor must be \"processes\" or \"prefect\", not {cfg.run.executor!r}")
+    global _PROGRESS_HOOK
+    if cfg.run.executor == "prefect":
+        _PROGRESS_HOOK, progress = progress, None
+    try:
+        return runnable(str(input_path), str(output), config_path, dedup, progress)
+    finally:
+        _PROGRESS_HOOK = None
+        stop_workers()
 
 
 def _prefect_context() -> dict[str, Any]:

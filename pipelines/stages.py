@@ -84,6 +84,15 @@ def _build_chain(cfg: Config) -> Chain:
     )
 
 
+def warm_up(cfg: Config) -> None:
+    """Compile the chain and load the language models of this process, so a
+    worker is ready before its first shard arrives."""
+    from cleaners.language import warm_up as load_language_models
+
+    _chain(cfg)
+    load_language_models(fast=cfg.language.fast_min_prob is not False)
+
+
 @lru_cache(maxsize=4)
 def _signer(num_perm: int, seed: int) -> Signer:
     return Signer(num_perm, seed)

@@ -38,10 +38,10 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def run_flow(prefect_harness):
     """Run the real flow: ``run_flow(input, output, config=None, dedup=True)``."""
-    from pipelines.flow import newsclean_flow
+    from pipelines.flow import run_newsclean
 
     def _run(input_path, output, config=None, dedup=True):
-        return newsclean_flow(str(input_path), str(output), str(config) if config else None, dedup)
+        return run_newsclean(str(input_path), str(output), str(config) if config else None, dedup)
 
     return _run
 
