@@ -340,6 +340,7 @@ class _Charts:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
         text = buf.getvalue()
         text = text[text.index("<svg"):]
+        text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
         self.n += 1
         prefix = f"c{self.n}-"
         text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
