@@ -82,8 +82,10 @@ def measure(n: int, work: Path, repeats: int) -> dict:
     tp.build_corpus(n, src)
     env = {**os.environ, "NEWSCLEAN_HOME": str(work / "state")}
     t = time.perf_counter()
-    subprocess.run([str(BIN / "newsclean"), "run", "--input", str(src), "--output", str(out)], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.run([str(BIN / "newsclean"), "run", "--input", str(src), "--output", str(out)], env=env,
+                       capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"newsclean run failed ({p.returncode}):\n{p.stderr[-3000:]}")
     run_wall = time.perf_counter() - t
     shutil.rmtree(src)
     base = [_timed([sys.executable, "-c", BASELINE, str(out)], env) for _ in range(repeats)]
