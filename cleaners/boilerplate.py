@@ -628,7 +628,7 @@ def strip_boilerplate(
 
     # The valve guards the article against the rules: what whole-page
     # trimming cut away was never the article (main_block has its own guard).
-    total = sum(_words(lines[i]) for i in nonblank if remove.get(i) != "page")
+    total = sum(_words(lines[i]) for i in where if remove.get(i) != "page")
     removed = sum(_words(lines[i]) for i, r in remove.items() if r != "page")
     flags: list[str] = []
     if max_removed_share is not None and total and removed / total > max_removed_share:
