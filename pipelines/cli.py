@@ -85,14 +85,14 @@ def explain(
 
 @app.command()
 def serve(
-    cron: Optional[list[str]] = typer.Option(None, "--cron", help="Cron schedule, e.g. \"0 2 * * *\" (repeatable). Default: [schedule] of the config."),
+    cron: Optional[list[str]] = typer.Option(None, "--cron", help="Cron schedule, e.g. \"0 2 * * *\" (repeatable). Default: the schedule section of the config."),
     interval: Optional[float] = typer.Option(None, "--interval", help="Seconds between runs, instead of or besides --cron."),
     input: Path = typer.Option(Path("raw"), "--input", help="Folder (walked recursively) or file of raw articles."),
     output: Path = typer.Option(Path("clean"), "--output", help="Output folder (runs are incremental: each processes only new input)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: configs/default.toml)."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Skip the near-duplicate stage."),
-    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: [schedule] deployment of the config)."),
-    timezone: Optional[str] = typer.Option(None, "--timezone", help="Time zone of the cron schedule (default: [schedule] timezone)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: from the schedule section of the config)."),
+    timezone: Optional[str] = typer.Option(None, "--timezone", help="Time zone of the cron schedule (default: from the schedule section of the config)."),
 ) -> None:
     """Run the pipeline on a schedule: serve it as a Prefect deployment until stopped (Ctrl-C).
 
