@@ -522,6 +522,10 @@ def _words(line: str) -> int:
 def _in_place(rule: Rule, i: int, n: int, edge: int) -> bool:
     if rule.where == "any":
         return True
+    if rule.where == "first":
+        return i == 0
+    if rule.where == "last":
+        return i == n - 1
     head, tail = i < edge, i >= n - edge
     return {"head": head, "tail": tail, "edge": head or tail}.get(rule.where, True)
 
