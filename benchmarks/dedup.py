@@ -688,6 +688,12 @@ def table(results: dict) -> list[str]:
                      f">= 3,000; datasketch update loop {s['datasketch_sign']['per_core']:,}"
                      + (f"; datatrove w/ regex words {s['datatrove_sign_regex']['per_core']:,}" if "datatrove_sign_regex" in s else "")))
         dl = s.get("datatrove_lsh", {})
+        if not dl:
+            rate = next((x["datatrove_sign_regex"]["per_core"] for x in results["speed"].values() if "datatrove_sign_regex" in x), None)
+            if rate:
+                rows.append((f"{n}: datatrove not run at this size", "", "n/a",
+                             f"its signature stage alone: ~{s['articles'] / rate / 60:.0f} CPU-min (regex words), "
+                             f"~{s['articles'] / max(1, next(x['datatrove_sign']['per_core'] for x in results['speed'].values() if 'datatrove_sign' in x)) / 3600:.1f} CPU-h (spaCy)"))
         rows.append((f"{n}: LSH + clustering, seconds", _f(s["newsclean_lsh"]["seconds"], ".1f"), _f(dl.get("seconds"), ".1f"),
                      "< 300 s at 1M"))
         rows.append((f"{n}: LSH + clustering, peak RSS MB", f"{s['newsclean_lsh']['peak_rss_mb']:,}",
@@ -705,7 +711,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated corpus sizes for section 4")
     ap.add_argument("--stories", type=int, default=400, help="BBC stories in the detection curve")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--no-datatrove-speed", action="store_true", help="skip datatrove in section 4 (it is slow)")
+    ap.add_argument("--datatrove-sizes", default=None,
+                    help="sizes at which section 4 also runs datatrove's stages (default: every size; its signature "
+                         "stage needs ~25 CPU-minutes per 1M articles)")
     ap.add_argument("--out", type=Path, default=RESULTS / "dedup.json")
     args = ap.parse_args()
     if not BBC.exists() or not AEB.exists():
@@ -724,12 +732,15 @@ def main() -> None:
                 t0 = time.perf_counter()
                 results[name] = fn(work / name)
                 print(f"[{name}: {time.perf_counter() - t0:.0f} s]", flush=True)
+                args.out.write_text(json.dumps(results, indent=1, default=str))  # partial results survive
         if "speed" in only:
             results["speed"] = {}
             for size in (int(s) for s in args.sizes.split(",") if s):
                 t0 = time.perf_counter()
-                results["speed"][str(size)] = speed(size, work, args.workers, not args.no_datatrove_speed)
+                dt = args.datatrove_sizes is None or str(size) in args.datatrove_sizes.split(",")
+                results["speed"][str(size)] = speed(size, work, args.workers, dt)
                 print(f"[speed {size}: {time.perf_counter() - t0:.0f} s]", flush=True)
+                args.out.write_text(json.dumps(results, indent=1, default=str))
     results["seconds"] = round(time.perf_counter() - t_start, 1)
     lines = table(results)
     results["table"] = lines
