@@ -78,8 +78,6 @@ class RuleSet:
     max_capitalised: float = 0.6
     title_min_weight: float = 1.5
     max_title_words: int = 0
-    novel_min_weight: float = 3.0
-    min_novel_words: int = 0
     min_median_words: int = 45
     frequency_languages: tuple[str, ...] = ("en",)
     common_zipf: float = 7.0
@@ -104,8 +102,6 @@ class RuleSet:
             max_capitalised=off.get("max_capitalised", 0.6),
             title_min_weight=off.get("title_min_weight", 1.5),
             max_title_words=off.get("max_title_words", 0),
-            novel_min_weight=off.get("novel_min_weight", 3.0),
-            min_novel_words=off.get("min_novel_words", 0),
             min_median_words=off.get("min_median_words", 45),
             frequency_languages=tuple(off.get("frequency_languages", ("en",))),
             common_zipf=off.get("common_zipf", 7.0),
@@ -313,10 +309,6 @@ class TopicScore:
     # Distinct title words it names (common words aside): naming what the
     # headline is about is the strongest sign of belonging.
     title_words: int = 0
-    # Distinct rare words found nowhere else in the article: a spliced
-    # paragraph brings its own story's names and subject; a genuine aside
-    # that merely shares little has few.
-    novel_words: int = 0
 
 
 def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
@@ -326,7 +318,9 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     blocks = paragraphs(lines)
     if len(blocks) < 3:
         return []
-    sizes = sorted(sum(len(lines[i].split()) for i in b) for b in blocks)
+    texts = [" ".join(lines[i] for i in b) for b in blocks]
+    tokens = [t.split() for t in texts]
+    sizes = sorted(len(t) for t in tokens)
     # Web-style articles of one-sentence paragraphs: each paragraph is too
     # short for its vocabulary to say whether it belongs (asides, colour and
     # quotes share little by chance), so only teaser-shaped blocks are judged.
@@ -336,48 +330,43 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     stop = rules.stopwords
     zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
     base = rules.common_zipf
-    words = [[w for w in _WORD.findall(" ".join(lines[i] for i in b).lower()) if len(w) >= 3 and w not in stop]
-             for b in blocks]
-    stems = [{_stem(w) for w in ws} for ws in words]
+    known = _STEMS
+    words = [[w for w in _WORD.findall(t.lower()) if len(w) >= 3 and w not in stop] for t in texts]
+    stems = [[known.get(w) or _stem(w) for w in ws] for ws in words]
     title_stems = content_words(title, stop)
     df: dict[str, int] = {}
     for ss in stems:
-        for w in ss:
-            df[w] = df.get(w, 0) + 1
+        for st in set(ss):
+            df[st] = df.get(st, 0) + 1
     raw = []
-    for b, ws in zip(blocks, words):
+    for b, ws, ss, toks in zip(blocks, words, stems, tokens):
         if len(ws) < rules.min_paragraph_words:
             continue
         if not (lexical or _teaser_shaped(lines, b)):
             continue
-        tokens = " ".join(lines[i] for i in b).split()
-        if len(ws) * 4 < len(tokens):
+        if len(ws) * 4 < len(toks):
             continue  # a script written without spaces (CJK): words are not tokens
-        if sum(1 for t in tokens if t[:1].isupper()) > rules.max_capitalised * len(tokens):
+        if sum(1 for t in toks if t[:1].isupper()) > rules.max_capitalised * len(toks):
             continue  # a list of names (a line-up, a cast): nothing to compare
         total = shared = 0.0
         in_title = set()
-        novel = set()
-        for w in ws:
+        for w, st in zip(ws, ss):
             weight = base - zipf.get(w, 0.0)
             if weight <= 0:
                 continue
             total += weight
-            st = _stem(w)
             if st in title_stems:
                 shared += weight
                 if weight >= rules.title_min_weight:
                     in_title.add(st)
             elif df[st] > 1:  # df counts this paragraph too
                 shared += weight
-            elif weight >= rules.novel_min_weight:
-                novel.add(st)
-        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title), len(novel)))
+        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title)))
     scores = []
-    for k, (b, n, sh, nt, nv) in enumerate(raw):
+    for k, (b, n, sh, nt) in enumerate(raw):
         others = sorted(x[2] for j, x in enumerate(raw) if j != k)
         med = others[len(others) // 2] if others else 1.0
-        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, nv))
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt))
     return scores
 
 
@@ -395,8 +384,7 @@ def _teaser_shaped(lines: list[str], block: list[int]) -> bool:
 def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
     """Little of the paragraph's weighted vocabulary occurs elsewhere, and it
     stands out against the article's other paragraphs."""
-    return (score.shared <= max_shared and score.relative <= rules.max_relative
-            and score.title_words <= rules.max_title_words and score.novel_words >= rules.min_novel_words)
+    return score.shared <= max_shared and score.relative <= rules.max_relative and score.title_words <= rules.max_title_words
 
 
 # --------------------------------------------------------------------------
@@ -593,7 +581,7 @@ def strip_boilerplate(
         if i in remove:
             continue
         line = lines[i]
-        if title and pos < rules.edge_lines and is_title_line(line, title):
+        if title and pos < rules.edge_lines and len(line) <= 2 * len(title) + 20 and is_title_line(line, title):
             remove[i] = "title"
             continue
         if learned and line_key(line) in learned:
