@@ -30,5 +30,11 @@ bench-boilerplate: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/boilerplate.py
 
+# Whole chain at 20,000 and 200,000 articles beside datatrove, with accuracy
+# guards (needs ../shared; ~20 min on 2 idle cores).
+bench-throughput: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/throughput.py
+
 clean:
 	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs
