@@ -21,7 +21,6 @@ is a bad rule, and the report lists these cases so it can be fixed.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -280,10 +279,15 @@ def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
 
     table: dict[str, float] = {}
     for lang in languages:
-        for word, freq in wordfreq.get_frequency_dict(lang).items():
-            z = math.log10(freq) + 9.0
-            if z >= floor and z > table.get(word, 0.0):
-                table[word] = round(z, 2)
+        # Buckets of words by frequency, most frequent first, one centibel
+        # apart: stop at the floor instead of reading the whole list.
+        for k, bucket in enumerate(wordfreq.get_frequency_list(lang)):
+            z = 9.0 - k / 100
+            if z < floor:
+                break
+            for word in bucket:
+                if z > table.get(word, 0.0):
+                    table[word] = round(z, 2)
     return table
 
 
