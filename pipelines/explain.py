@@ -47,7 +47,9 @@ def find(output: Path, doc_id: str) -> Explanation:
                 art = json.loads(line)
                 if art["id"] == doc_id:
                     return _explain(art, "kept")
-                if doc_id in art.get("duplicates", ()):
+                # Entries are ids, or records with an "id" and similarity figures.
+                dups = {d["id"] if isinstance(d, dict) else d for d in art.get("duplicates", ())}
+                if doc_id in dups:
                     canonical = art
     if canonical is not None:
         # Only the canonical text is kept; show it, as that is where the

@@ -252,3 +252,22 @@ def test_explain_unknown_id_fails_cleanly(seeds_run):
 
     result = CliRunner().invoke(app, ["explain", "no-such-id", "--output", str(seeds_run)])
     assert result.exit_code == 1 and "no article" in result.output
+
+
+def test_explain_finds_duplicates_and_dropped_articles(tmp_path, rules):
+    from pipelines.explain import find
+
+    res = _clean("\n\n".join(["By Priya Raman", *BODY, "Share this article"]), rules)
+    art = {"id": "gazette/ferry.txt", "title": TITLE, "text": res.text, "source": "gazette",
+           "edits": [e.to_dict() for e in res.edits], "duplicates": [{"id": "ledger/ferry.txt", "similarity": 0.9}]}
+    (tmp_path / "articles.jsonl").write_text(json.dumps(art) + "\n")
+    (tmp_path / "dropped.jsonl").write_text(json.dumps({"id": "short.txt", "reason": "too_short", "detail": "12 words"}) + "\n")
+    exp = find(tmp_path, "gazette/ferry.txt")
+    assert exp.status == "kept"
+    assert [(r.reason, r.removed or r.kept) for r in exp.rows] == [("byline", "By Priya Raman"), *(("", p) for p in BODY),
+                                                                   ("share", "Share this article")]
+    assert find(tmp_path, "ledger/ferry.txt").status == "duplicate of gazette/ferry.txt"
+    dropped = find(tmp_path, "short.txt")
+    assert dropped.status == "dropped: too_short" and dropped.detail == "12 words"
+    with pytest.raises(KeyError):
+        find(tmp_path, "nowhere.txt")
