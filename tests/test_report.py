@@ -243,6 +243,7 @@ def browser(tmp_path):
     proc = subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+         "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
          "--hide-scrollbars", "--window-size=1280,900", f"--user-data-dir={profile}", "--remote-debugging-port=0",
          "about:blank"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
