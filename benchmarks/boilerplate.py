@@ -382,13 +382,15 @@ def main() -> None:
     ap.add_argument("--only", choices=("aeb", "wcxb", "offtopic", "speed"), help="run one part")
     ap.add_argument("--inputs", nargs="*", help="restrict to these inputs (extractor names)")
     ap.add_argument("--config", type=Path, default=None, help="run configuration (default: configs/default.toml)")
-    ap.add_argument("--out", type=Path, default=RESULTS / "boilerplate.json")
+    ap.add_argument("--out", type=Path, default=None, help="JSON results (default: benchmarks/results/boilerplate[-PART].json)")
     args = ap.parse_args()
     if not AEB.exists() or not WCXB.exists():
         sys.exit(f"needs {SHARED} (read in place)")
     t0 = time.perf_counter()
     results = run(args.only, args.inputs, args.config)
     results["seconds"] = round(time.perf_counter() - t0, 1)
+    # A partial run must not overwrite the full run's figures.
+    args.out = args.out or RESULTS / ("boilerplate.json" if not (args.only or args.inputs) else f"boilerplate-{args.only or 'partial'}.json")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out} ({results['seconds']} s)")
