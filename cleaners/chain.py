@@ -21,13 +21,16 @@ from .repair import repair_text
 def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
     """First non-blank line as title, the rest as body.
 
-    A first line longer than ``max_title_words`` words is a paragraph, not a
-    title (scrapes that lost their headline), so it stays in the body.
+    A first line that reads like a paragraph is not a title (scrapes that lost
+    their headline), so it stays in the body: longer than ``max_title_words``
+    words, or a full sentence (more than 15 words ending in . ! or ?) —
+    headlines are short and rarely end with a full stop.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line:
-            if len(line.split()) > max_title_words:
+            words = len(line.split())
+            if words > max_title_words or (words > 15 and line.rstrip("\"”’'»)").endswith((".", "!", "?"))):
                 return "", text
             return line, "\n".join(lines[i + 1 :]).strip("\n")
     return "", ""

@@ -75,3 +75,13 @@ def test_removals_carry_reason_codes(seeds_output):
     assert {"offtopic", "photo_credit", "byline", "dateline", "trailer", "tweet_attribution"} <= reasons
     gov = [e for e in arts["000"]["edits"] if e["reason"] == "offtopic"]
     assert any("Governor" in e["text"] for e in gov)
+
+
+def test_a_first_paragraph_is_not_taken_for_a_title(seeds_output):
+    # Seed 004 lost its headline: its first line is the lead paragraph, with
+    # a dateline glued to it. It stays in the body, cleaned.
+    _, arts, _ = seeds_output
+    art = arts["004"]
+    assert "date 2018" not in art["title"]
+    assert art["text"].startswith("EUGENE KASPERSKY HAS HIT BACK")
+    assert arts["002"]["title"] == "Kaspersky Lab loses the privilege of giving Twitter ad money"
