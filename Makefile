@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench-boilerplate bench-dedup bench-throughput clean
+.PHONY: install demo test server serve bench-boilerplate bench-dedup bench-throughput clean
 
 install: $(STAMP)
 
@@ -19,6 +19,14 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# A Prefect server for scheduled runs and the UI (http://127.0.0.1:4200).
+server: install
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start
+
+# Serve the flow on the schedule of configs/default.toml ([schedule]).
+serve: install
+	PREFECT_API_URL=$${PREFECT_API_URL:-http://127.0.0.1:4200/api} $(BIN)/newsclean serve
 
 # Near-duplicate detection beside datatrove (needs ../shared; ~30 min with the 1M-article run).
 bench-dedup: install
