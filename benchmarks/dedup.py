@@ -573,6 +573,17 @@ def _datasketch_rate(texts: list[str], num_perm: int, k: int) -> float:
     return len(texts) / (time.process_time() - t0)
 
 
+def _peak_rss_mb() -> int:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries that over
+    exec from the forked parent, so a spawned child would report at least
+    its parent's size."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def _cluster_child(folder: str, conn) -> None:
     """LSH + clustering in a fresh process, so its peak RSS is its own."""
     d = Path(folder)
@@ -585,7 +596,7 @@ def _cluster_child(folder: str, conn) -> None:
     c = cluster(sigs, n, keys, order, load_config().dedup.params())
     t2 = time.perf_counter()
     conn.send({"load_seconds": round(t1 - t0, 2), "seconds": round(t2 - t1, 2),
-               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+               "peak_rss_mb": _peak_rss_mb(),
                "clusters": int(len(np.unique(c.canonical))), "exact": int(c.exact.sum()),
                "candidate_pairs": c.candidate_pairs, "verified_pairs": c.verified_pairs})
 
@@ -599,7 +610,7 @@ def _datatrove_cluster_child(sig_folder: str, work: str, conn) -> None:
     t0 = time.perf_counter()
     clusters = datatrove_cluster(Path(sig_folder), Path(work))
     conn.send({"seconds": round(time.perf_counter() - t0, 2),
-               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+               "peak_rss_mb": _peak_rss_mb(),
                "clustered_docs": len(clusters), "clusters": len(set(clusters.values()))})
 
 
