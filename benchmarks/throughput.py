@@ -208,13 +208,13 @@ def run_watched(cmd: list[str], env: dict | None = None, interval: float = 0.1) 
             for k in kids:
                 try:
                     rss = k.memory_info().rss
-                    cmdline = " ".join(k.cmdline())
-                except psutil.NoSuchProcess:
+                    parent = " ".join(k.parent().cmdline())
+                except (psutil.NoSuchProcess, AttributeError):
                     continue
                 total += rss
                 single = max(single, rss)
-                # Shard workers (not Prefect's server, not the forkserver).
-                if "uvicorn" not in cmdline and "forkserver" not in cmdline:
+                # Shard workers are the forkserver's children.
+                if "forkserver" in parent:
                     workers = max(workers, rss)
             peaks["tree"] = max(peaks["tree"], total)
             peaks["single"] = max(peaks["single"], single)
