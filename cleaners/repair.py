@@ -202,9 +202,12 @@ _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:#|[^)\s]*)\)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _MD_STRAY = re.compile(r"^(\*\*|__)|(\*\*|__)$")
-_ANGLE_URL = re.compile(r"^<(?:https?|ftp)://\S+>$|^(?:https?|ftp)://\S+$")
-# What any of the patterns above needs to find somewhere in the text
-# (a bare URL line needs "://"); most articles have none of it.
+# Only the markdown autolink form: a bare URL line can be the content (a list
+# of sources, a link round-up); the boilerplate stage judges those at the
+# article's edges.
+_ANGLE_URL = re.compile(r"^<(?:https?|ftp)://\S+>$")
+# What any of the patterns above needs to find somewhere in the text; most
+# articles have none of it.
 _MD_MARKS = ("#", "](", "**", "__", "://")
 
 
@@ -212,8 +215,8 @@ def strip_markdown(text: str) -> tuple[str, list[Edit]]:
     """Remove markdown residue that scrapers leave in plain text.
 
     ``# Heading`` becomes ``Heading``, ``**bold**`` becomes ``bold``,
-    ``[text](#)`` becomes ``text``; a line that is only a bare or
-    ``<angle-bracketed>`` URL is removed (reason ``url``).
+    ``[text](#)`` becomes ``text``; a line that is only an
+    ``<angle-bracketed>`` URL (a markdown autolink) is removed (reason ``url``).
     """
     if not any(mark in text for mark in _MD_MARKS):
         lines = text.split("\n")

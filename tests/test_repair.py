@@ -184,6 +184,8 @@ MARKDOWN = [
     ("Text\n<https://example.test/a>\nMore", "Text\nMore", ["url"]),
     ("Plain text with no marks.\n\nSecond paragraph.", "Plain text with no marks.\n\nSecond paragraph.", []),
     ("C# and F# are languages", "C# and F# are languages", []),
+    # A bare URL line may be content (a list of sources): boilerplate judges it.
+    ("Sources:\nhttps://example.test/data.csv\nMore", "Sources:\nhttps://example.test/data.csv\nMore", []),
 ]
 
 
