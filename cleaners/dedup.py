@@ -349,8 +349,9 @@ class Clusters:
 
     ``canonical[k]`` is the index of the article ``k`` was folded into (itself
     for a canonical article); ``similarity`` / ``containment`` are estimated
-    against that canonical (1.0 for itself); ``exact[k]`` says it was an exact
-    copy.
+    against that canonical (1.0 for itself); ``exact[k]`` says it is an exact
+    copy *of its canonical* (a copy of another member is a near-duplicate of
+    the canonical like that member, with its similarity).
     """
 
     canonical: np.ndarray
@@ -455,6 +456,7 @@ def cluster(
     canonical[copies] = canonical[first_of[copies]]
     similarity[copies] = similarity[first_of[copies]]
     containment[copies] = containment[first_of[copies]]
+    exact &= canonical == first_of
     return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified)
 
 

@@ -203,3 +203,22 @@ def test_bands_are_independent_and_their_union_is_the_candidate_set(bbc):
     # Each truncated copy is a candidate of its original.
     found = {tuple(p) for p in union.tolist()}
     assert all((k, 300 + k) in found for k in range(50))
+
+
+def test_exact_flag_means_an_exact_copy_of_the_canonical():
+    import numpy as np
+
+    from cleaners.dedup import DedupParams, Signer, cluster, fingerprint, rank_key
+
+    base = " ".join(f"word{i} token{i % 7} item{i % 11}" for i in range(120))
+    longer = base + " " + " ".join(f"extra{i}" for i in range(40))
+    texts = {"a": longer, "b": base, "c": base}  # b and c: exact copies of each other, not of a
+    signer = Signer(128)
+    ids = sorted(texts)
+    fps = [fingerprint(texts[i], 3) for i in ids]
+    sigs = np.stack([signer.sign(f.shingles) for f in fps])
+    ranks = [rank_key(len(texts[i].split()), None, i) for i in ids]
+    c = cluster(sigs, np.array([f.shingles.size for f in fps]), [f.exact for f in fps], ranks, DedupParams())
+    assert list(c.canonical) == [0, 0, 0]
+    assert not c.exact[1] and not c.exact[2]
+    assert c.similarity[1] == c.similarity[2] < 1.0
