@@ -169,7 +169,7 @@ def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[A
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        yield Rejected(line_id, f"broken JSON: {exc.msg} at column {exc.colno}", rel, lineno, raw=line[:2000])
+        yield Rejected(line_id, f"broken JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}", rel, lineno, raw=line[:2000])
         return
     if not isinstance(obj, dict):
         yield Rejected(line_id, f"JSON line is a {type(obj).__name__}, not an object", rel, lineno, raw=line[:2000])
