@@ -125,8 +125,13 @@ class RuleSet:
 def line_key(line: str) -> str:
     """A line's identity for recurrence counting: case, digits and spacing
     do not matter ("© 2023" and "© 2024" footers are the same line)."""
-    norm = regex.sub(r"\d+", "0", " ".join(line.lower().split()))
+    norm = _DIGITS.sub("0", " ".join(line.lower().split()))
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+# Precompiled: module-level regex.sub looks the pattern up on every call, and
+# this runs on every line of every article.
+_DIGITS = re.compile(r"\d+")
 
 
 def article_fingerprint(lines: list[str]) -> str:
