@@ -75,6 +75,10 @@ class RuleSet:
     sites: dict[str, list[Rule]] = field(default_factory=dict)
     edge_lines: int = 4
     tail_share: float = 0.4
+    # Suffix rules look at this many characters at the end of a line: a
+    # glued attribution is short, and a search from every position of a
+    # long paragraph is most of what suffix rules cost.
+    suffix_chars: int = 200
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
     max_relative: float = 0.4
@@ -99,6 +103,7 @@ class RuleSet:
             sites={name: parse(section) for name, section in cfg.get("sites", {}).items()},
             edge_lines=settings.get("edge_lines", 4),
             tail_share=settings.get("tail_share", 0.4),
+            suffix_chars=settings.get("suffix_chars", 200),
             stopwords=frozenset(off.get("stopwords", "").split()),
             min_paragraph_words=off.get("min_paragraph_words", 8),
             max_relative=off.get("max_relative", 0.4),
@@ -565,7 +570,7 @@ def strip_boilerplate(
     for rule in site_rules:
         if rule.kind == "suffix":
             for i in nonblank:
-                m = rule.pattern.search(lines[i])
+                m = rule.pattern.search(lines[i], max(0, len(lines[i]) - rules.suffix_chars))
                 if m and m.start() > 0:
                     edits.append(Edit(rule.reason, m.group(0).strip(), detail="in " + where[i]))
                     lines[i] = lines[i][: m.start()].rstrip()

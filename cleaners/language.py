@@ -41,6 +41,12 @@ _DEFER = frozenset({"zh"})
 
 # A probability the fast pass must reach to be trusted without langdetect.
 DEFAULT_FAST_MIN_PROB = 0.9
+# Characters the fast pass reads. Its cost is one lookup per byte in a 40 MB
+# table (cache misses, not arithmetic), and on the 631 multilingual gold
+# article bodies of the extraction benchmarks 300 characters agree with
+# langdetect on every page with no more deferrals than 500; at 200 the
+# deferrals (10 ms each in langdetect) triple.
+DEFAULT_FAST_CHARS = 300
 
 
 @cache
@@ -94,18 +100,25 @@ def langdetect_language(sample: str) -> tuple[str, float]:
     return best.lang, round(best.prob, 4)
 
 
-def detect_language(text: str, prefix_chars: int = 500, fast_min_prob: float | None = DEFAULT_FAST_MIN_PROB) -> tuple[str, float]:
+def detect_language(
+    text: str,
+    prefix_chars: int = 500,
+    fast_min_prob: float | None = DEFAULT_FAST_MIN_PROB,
+    fast_chars: int = DEFAULT_FAST_CHARS,
+) -> tuple[str, float]:
     """Return ``(language code, probability)``; ``("und", 0.0)`` when the text
     has nothing to go on (no letters, or langdetect gives up).
 
     ``fast_min_prob``: trust the fast pass at or above this probability;
     ``None`` always asks langdetect (the plain reference path).
+    ``fast_chars``: how much of the prefix the fast pass reads; langdetect,
+    when asked, reads all ``prefix_chars``.
     """
     sample = prefix(text, prefix_chars)
     if not _LETTER.search(sample):
         return UNKNOWN, 0.0
     if fast_min_prob is not None:
-        lang, prob = fast_guess(sample)
+        lang, prob = fast_guess(prefix(sample, fast_chars))
         if prob >= fast_min_prob and lang not in _DEFER:
             return lang, round(prob, 4)
     return langdetect_language(sample)

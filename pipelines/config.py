@@ -47,6 +47,7 @@ class BoilerplateSettings:
 @dataclass(frozen=True)
 class LanguageSettings:
     prefix_chars: int = 500
+    fast_prefix_chars: int = 300
     fast_min_prob: float | bool = 0.9
     keep: tuple[str, ...] = ()
 

@@ -78,6 +78,7 @@ def _build_chain(cfg: Config) -> Chain:
         offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
         max_removed_share=None if b.max_removed_share is False else float(b.max_removed_share),
         prefix_chars=cfg.language.prefix_chars,
+        fast_prefix_chars=cfg.language.fast_prefix_chars,
         fast_language_prob=None if cfg.language.fast_min_prob is False else float(cfg.language.fast_min_prob),
         keep_languages=tuple(cfg.language.keep),
         min_words=cfg.quality.min_words,
@@ -85,12 +86,10 @@ def _build_chain(cfg: Config) -> Chain:
 
 
 def warm_up(cfg: Config) -> None:
-    """Compile the chain and load the language models of this process, so a
-    worker is ready before its first shard arrives."""
-    from cleaners.language import warm_up as load_language_models
-
-    _chain(cfg)
-    load_language_models(fast=cfg.language.fast_min_prob is not False)
+    """Compile the chain and load its models (word frequencies, language
+    profiles) in this process, so a worker is ready before its first shard
+    arrives."""
+    _chain(cfg).warm_up()
 
 
 @lru_cache(maxsize=4)
