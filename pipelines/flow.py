@@ -30,6 +30,7 @@ import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from cleaners.boilerplate import SourceLineStats
 from cleaners.dedup import SIGNATURE_VERSION, cluster, rank_key
@@ -441,15 +442,18 @@ def newsclean_flow(
 
     start_workers(cfg, _input_bytes(str(input_path)))
     t = time.perf_counter()
-    read = read_input(str(input_path), str(staging), cfg, state.seen())
+    # quote(): Prefect walks every element of a task's arguments (twice) to
+    # find upstream futures; over a 20,000-article run's dicts that walk cost
+    # more than deduplicating. These arguments never hold futures.
+    read = read_input(str(input_path), str(staging), cfg, quote(state.seen()))
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    line_stats = learn_boilerplate(read.shards, cfg, state, progress)
+    line_stats = learn_boilerplate(read.shards, cfg, quote(state), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = clean(read.shards, str(staging), cfg, line_stats, progress)
+    stats = clean(read.shards, str(staging), cfg, quote(line_stats), progress)
     timings["clean"] = time.perf_counter() - t
     stop_workers()
     for raw in read.shards:
@@ -464,11 +468,11 @@ def newsclean_flow(
         shutil.rmtree(staging)
 
     t = time.perf_counter()
-    result = deduplicate(state.segments, cfg, dedup)
+    result = deduplicate(quote(state.segments), cfg, dedup)
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    written = write_outputs(state.segments, result, str(out))
+    written = write_outputs(quote(state.segments), quote(result), str(out))
     timings["write"] = time.perf_counter() - t
 
     run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
