@@ -236,7 +236,10 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str])
 
 
 @task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
-def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=None) -> SourceLineStats:
+def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=None) -> tuple[SourceLineStats, float]:
+    """What recurs across a source's articles, from a sample of the shards,
+    merged into what earlier runs learned; and the seconds spent repairing
+    (learning repairs the shards it reads, cleaning does not again)."""
     log = get_run_logger()
     b = cfg.boilerplate
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
@@ -244,16 +247,18 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=Non
         stats = SourceLineStats.from_dict(json.loads(state.boilerplate_path.read_text()))
         stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
     if not b.learn or not shards:
-        return stats
+        return stats, 0.0
     # Evenly spaced sample of shards holding about learn_sample_articles.
     want = max(1, -(-b.learn_sample_articles // cfg.run.shard_size))
     step = max(1, len(shards) // want)
     sample = shards[::step][:want]
-    for part in _map(learn_shard, [(s, cfg) for s in sample], cfg, "learn", progress):
+    repair = 0.0
+    for part, seconds in _map(learn_shard, [(s, cfg) for s in sample], cfg, "learn", progress):
         stats.merge(part)
+        repair += seconds
     learned = sum(len(stats.boilerplate(src)) for src in stats.lines)
     log.info("learned %d boilerplate lines over %d sources from %d of %d shards", learned, len(stats.lines), len(sample), len(shards))
-    return stats
+    return stats, repair
 
 
 @task(name="clean", persist_result=False, cache_policy=NO_CACHE)
@@ -449,12 +454,13 @@ def newsclean_flow(
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    line_stats = learn_boilerplate(read.shards, cfg, quote(state), progress)
+    line_stats, learn_repair = learn_boilerplate(read.shards, cfg, quote(state), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
     stats = clean(read.shards, str(staging), cfg, quote(line_stats), progress)
     timings["clean"] = time.perf_counter() - t
+    stats.timings["repair"] += learn_repair
     stop_workers()
     for raw in read.shards:
         os.unlink(raw)

@@ -97,24 +97,38 @@ def _signer(num_perm: int, seed: int) -> Signer:
     return Signer(num_perm, seed)
 
 
-def read_shard(path: str | Path) -> list[tuple[Article, str]]:
+def read_shard(path: str | Path) -> list[tuple[Article, str, bool]]:
+    """(article, content hash, already prepared) for every row of a shard."""
     out = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            out.append((Article.from_dict(row["article"]), row["hash"]))
+            out.append((Article.from_dict(row["article"]), row["hash"], row.get("prepared", False)))
     return out
 
 
-def learn_shard(path: str, cfg: Config) -> SourceLineStats:
+def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, float]:
     """Pass 1: repair every article of the shard and count its lines per
-    source (run on a sample of shards, see ``learn_sample_articles``)."""
+    source (run on a sample of shards, see ``learn_sample_articles``).
+
+    The shard is rewritten with the repaired articles, so that pass 2 does
+    not repair them again (on runs small enough to learn from every shard,
+    repair would otherwise run twice on everything). Returns the counts and
+    the seconds spent repairing.
+    """
     chain = _chain(cfg)
     stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
-    for art, _ in read_shard(path):
-        chain.prepare(art)
+    rows: list[str] = []
+    repair = 0.0
+    for art, chash, prepared in read_shard(path):
+        if not prepared:
+            t0 = time.perf_counter()
+            chain.prepare(art)
+            repair += time.perf_counter() - t0
         stats.observe(art.source, art.text.split("\n"))
-    return stats
+        rows.append(dumps({"article": art.to_dict(), "hash": chash, "prepared": True}))
+    _write_lines(path, rows)
+    return stats, repair
 
 
 def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, frozenset[str]], examples: int = 5) -> ShardStats:
@@ -136,10 +150,11 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     cand_lines: list[str] = []
     filt_lines: list[str] = []
     index_lines: list[str] = []
-    for art, chash in docs:
+    for art, chash, prepared in docs:
         stats.articles += 1
         t0 = clock()
-        chain.prepare(art)
+        if not prepared:
+            chain.prepare(art)
         before = art.text
         t["repair"] += clock() - t0
         reason = chain.finish(art, learned.get(art.source or "", frozenset()), t)
