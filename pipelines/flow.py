@@ -565,6 +565,14 @@ def run_newsclean(
     global _PROGRESS_HOOK
     if cfg.run.executor == "prefect":
         _PROGRESS_HOOK, progress = progress, None
+    # Two slow starts overlap instead of following each other: the workers
+    # load their models (about 3 s) while Prefect's temporary server, when
+    # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
+    # that server exactly as the flow would, and the flow then reuses it.
+    start_workers(cfg, _input_bytes(str(input_path)))
+    from prefect.client.orchestration import get_client
+
+    get_client(sync_client=True)
     try:
         return runnable(str(input_path), str(output), config_path, dedup, progress)
     finally:
