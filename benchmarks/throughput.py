@@ -460,15 +460,16 @@ def main() -> None:
 def print_table(r: dict) -> None:
     print("\nThroughput (2 cores; flow wall = Prefect flow start to report written; process = the whole `newsclean run`)")
     print(f"{'articles':>9} {'MB':>6} {'art/s flow':>10} {'MB/s':>6} {'art/s proc':>10} {'datatrove art/s':>15} {'ratio':>6} "
-          f"{'peak RSS tree':>13} {'main':>7} {'worker':>7}")
+          f"{'ratio proc':>10} {'peak RSS tree':>13} {'main':>7} {'worker':>7}")
     base = None
     for n, row in r["sizes"].items():
         nc = row["newsclean"]
         dt = f"{row['datatrove_articles_per_s']:,.0f}" if "datatrove" in row else "-"
         ratio = f"{row['ratio_vs_datatrove']:.1f}x" if "datatrove" in row else "-"
+        ratio_proc = f"{row['articles_per_s_process'] / row['datatrove_articles_per_s']:.1f}x" if "datatrove" in row else "-"
         pk = nc["peak_rss"]
         print(f"{int(n):>9,} {row['corpus']['bytes'] / 2**20:>6,.0f} {row['articles_per_s']:>10,.0f} {row['mb_per_s']:>6.1f} "
-              f"{row['articles_per_s_process']:>10,.0f} {dt:>15} {ratio:>6} {_fmt_mb(pk['tree']):>13} "
+              f"{row['articles_per_s_process']:>10,.0f} {dt:>15} {ratio:>6} {ratio_proc:>10} {_fmt_mb(pk['tree']):>13} "
               f"{pk['main'] / 2**20:>6,.0f}M {pk['workers'] / 2**20:>6,.0f}M")
         base = base or row["articles_per_s"]
     if len(r["sizes"]) > 1:
