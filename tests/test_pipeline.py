@@ -183,3 +183,29 @@ def test_outputs_are_complete_records(sample):
     assert (sample["out"] / "report.json").exists() and (sample["out"] / "report.html").exists()
     # No temporary files left behind by the atomic writers.
     assert not list(sample["out"].glob(".*.jsonl.*"))
+
+
+def test_a_learned_shard_is_repaired_once(tmp_path):
+    """Learning rewrites its shard repaired so that cleaning skips repair: the
+    result must be what cleaning the raw shard gives, with each repair
+    recorded once (a second ftfy or markdown pass would add edits)."""
+    from pipelines.config import load_config
+    from pipelines.stages import clean_shard, learn_shard
+
+    cfg = load_config(None)
+    rows = [json.dumps({"article": doc.to_dict(), "hash": str(i)})
+            for i, doc in enumerate(read_documents(scan(ROOT / "raw"))) if hasattr(doc, "text")]
+    for name in ("learned", "plain"):
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    stats, _ = learn_shard(str(tmp_path / "learned.jsonl"), cfg)
+    learned = {src: stats.boilerplate(src) for src in stats.lines}
+    assert any(learned.values()), "the sample has recurring lines to learn"
+    for name in ("learned", "plain"):
+        clean_shard(str(tmp_path / f"{name}.jsonl"), str(tmp_path / f"out-{name}"), cfg, learned)
+    for kind in ("candidates.jsonl", "filtered.jsonl", "index.tsv"):
+        assert (tmp_path / f"out-learned.{kind}").read_bytes() == (tmp_path / f"out-plain.{kind}").read_bytes(), kind
+    repaired = [r for r in _jsonl(tmp_path / "out-learned.candidates.jsonl") if any(e["reason"] == "mojibake" for e in r["edits"])]
+    assert repaired, "the sample has mojibake"
+    for r in repaired:
+        lines = [e["text"] for e in r["edits"] if e["reason"] in ("mojibake", "markdown")]
+        assert len(lines) == len(set(lines)), r["id"]
