@@ -9,7 +9,6 @@ place and record every change in its ``edits``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from time import perf_counter
 
 from .boilerplate import RuleSet, strip_boilerplate, word_zipf
 from .gates import gate
@@ -70,12 +69,9 @@ class Chain:
         art.text = text
         art.edits.extend(edits)
 
-    def finish(self, art: Article, learned: frozenset[str] = frozenset(), timings: dict | None = None) -> str | None:
-        """Stages 2-4 on a prepared article; return a drop reason or None.
-
-        ``timings``, if given, accumulates seconds per stage (``--profile``).
-        """
-        t0 = perf_counter()
+    def strip(self, art: Article, learned: frozenset[str] = frozenset()) -> None:
+        """Stage 2: remove boilerplate (``learned``: line keys learned for the
+        article's source)."""
         result = strip_boilerplate(
             art.text,
             title=art.title,
@@ -88,15 +84,25 @@ class Chain:
         art.text = result.text
         art.edits.extend(result.edits)
         art.flags.extend(result.flags)
-        t1 = perf_counter()
+
+    def identify(self, art: Article) -> None:
+        """Stage 3: the language of the cleaned text."""
         if art.text:
             art.language, art.language_prob = detect_language(
                 art.text, self.prefix_chars, self.fast_language_prob, self.fast_prefix_chars
             )
-        if timings is not None:
-            timings["boilerplate"] = timings.get("boilerplate", 0.0) + t1 - t0
-            timings["language"] = timings.get("language", 0.0) + perf_counter() - t1
+
+    def decide(self, art: Article) -> str | None:
+        """Stage 4: a drop reason, or None to keep the article."""
         return gate(art, min_words=self.min_words, languages=self.keep_languages)
+
+    def finish(self, art: Article, learned: frozenset[str] = frozenset()) -> str | None:
+        """Stages 2-4 on one prepared article; return a drop reason or None.
+        (Shards run each stage over all their articles in turn instead: a
+        stage's tables stay in the CPU cache from one article to the next.)"""
+        self.strip(art, learned)
+        self.identify(art)
+        return self.decide(art)
 
 
 def edits_summary(edits: list[Edit]) -> dict[str, int]:

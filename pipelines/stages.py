@@ -146,38 +146,54 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t0 = clock()
     docs = read_shard(path)
     t["read"] += clock() - t0
-    signatures: list[np.ndarray] = []
     cand_lines: list[str] = []
     filt_lines: list[str] = []
     index_lines: list[str] = []
-    for art, chash, prepared in docs:
-        stats.articles += 1
-        t0 = clock()
+    # Each stage runs over the whole shard before the next: a stage's tables
+    # (rules, word frequencies, the 40 MB language model) stay in the CPU
+    # cache from one article to the next instead of evicting each other.
+    t0 = clock()
+    for art, _, prepared in docs:
         if not prepared:
             chain.prepare(art)
-        before = art.text
-        t["repair"] += clock() - t0
-        reason = chain.finish(art, learned.get(art.source or "", frozenset()), t)
+    befores = [art.text for art, _, _ in docs]
+    t1 = clock()
+    for art, _, _ in docs:
+        chain.strip(art, learned.get(art.source or "", frozenset()))
+    t2 = clock()
+    for art, _, _ in docs:
+        chain.identify(art)
+    t3 = clock()
+    t["repair"] += t1 - t0
+    t["boilerplate"] += t2 - t1
+    t["language"] += t3 - t2
+    reasons = [chain.decide(art) for art, _, _ in docs]
+    t0 = clock()
+    prints = [fingerprint(art.text, d.shingle_size) for (art, _, _), reason in zip(docs, reasons) if not reason]
+    signatures = [signer.sign(fp.shingles) for fp in prints]
+    t1 = clock()
+    t["signature"] += t1 - t0
+    next_print = iter(prints).__next__
+    for (art, chash, _), before, reason in zip(docs, befores, reasons):
+        stats.articles += 1
         _account(stats, art, before)
         if reason:
             stats.dropped[reason] += 1
             filt_lines.append(dumps({"id": art.id, "reason": reason, "detail": _detail(art, reason, cfg), "source": art.source, "language": art.language}))
             index_lines.append(f"{art.id}\t{chash}\tfiltered")
             continue
-        t0 = clock()
-        fp = fingerprint(art.text, d.shingle_size)
-        signatures.append(signer.sign(fp.shingles))
+        fp = next_print()
         row = art.to_dict()
         row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact}
         cand_lines.append(dumps(row))
         index_lines.append(f"{art.id}\t{chash}\tcandidate")
         stats.candidates += 1
-        t["signature"] += clock() - t0
         if art.edits and len(stats.examples) < examples * 4:
             removed = sum(len(e.text.split()) for e in art.edits if e.reason not in CHANGE_REASONS)
             stats.examples.append({"id": art.id, "source": art.source, "before": before, "after": art.text,
                                    "edits": [e.to_dict() for e in art.edits], "removed_words": removed})
     stats.examples = sorted(stats.examples, key=lambda e: (-e["removed_words"], e["id"]))[:examples]
+    t["write"] += clock() - t1  # records serialised above
     t0 = clock()
     _write_lines(f"{out_prefix}.candidates.jsonl", cand_lines)
     _write_lines(f"{out_prefix}.filtered.jsonl", filt_lines)
