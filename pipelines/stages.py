@@ -118,16 +118,15 @@ def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, float]:
     """
     chain = _chain(cfg)
     stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
-    rows: list[str] = []
-    repair = 0.0
-    for art, chash, prepared in read_shard(path):
+    docs = read_shard(path)
+    t0 = time.perf_counter()
+    for art, _, prepared in docs:
         if not prepared:
-            t0 = time.perf_counter()
             chain.prepare(art)
-            repair += time.perf_counter() - t0
+    repair = time.perf_counter() - t0
+    for art, _, _ in docs:
         stats.observe(art.source, art.text.split("\n"))
-        rows.append(dumps({"article": art.to_dict(), "hash": chash, "prepared": True}))
-    _write_lines(path, rows)
+    _write_lines(path, [dumps({"article": art.to_dict(), "hash": chash, "prepared": True}) for art, chash, _ in docs])
     return stats, repair
 
 
