@@ -23,6 +23,7 @@ def run(
     profile: bool = typer.Option(False, "--profile", help="Print the share of time each stage took."),
 ) -> None:
     """Run the pipeline over INPUT into OUTPUT."""
+    server = runtime.start_api_server()  # boots while the imports below run
     runtime.quiet_shutdown()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +31,10 @@ def run(
     from .flow import run_newsclean
 
     console = Console(stderr=True)
+
+    def server_ready() -> None:
+        server.wait()
+        console.print(f"Prefect: temporary API server at {server.url} for this run", highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         tasks: dict[str, int] = {}
@@ -39,7 +44,8 @@ def run(
                 tasks[label] = bar.add_task(f"{label} shards", total=total)
             bar.update(tasks[label], completed=done)
 
-        result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress)
+        result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
+                               api_ready=server_ready if server else None)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json

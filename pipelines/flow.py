@@ -551,11 +551,15 @@ def run_newsclean(
     config_path: str | None = None,
     dedup: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    api_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run the flow on the task runner the configuration names (what the CLI
     and the tests call). With ``executor = "processes"`` shard work goes to
     the flow's own process pool and the task runner only sees the few large
-    steps, so the default thread runner is kept."""
+    steps, so the default thread runner is kept.
+
+    ``api_ready``: blocks until an API server started by the caller answers
+    (see :func:`pipelines.runtime.start_api_server`)."""
     cfg = load_config(config_path)
     runnable = newsclean_flow
     if cfg.run.executor == "prefect":
@@ -570,6 +574,8 @@ def run_newsclean(
     # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
     # that server exactly as the flow would, and the flow then reuses it.
     start_workers(cfg, _input_bytes(str(input_path)))
+    if api_ready is not None:
+        api_ready()
     from prefect.client.orchestration import get_client
 
     get_client(sync_client=True)

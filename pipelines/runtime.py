@@ -5,11 +5,26 @@ use. On a busy two-core machine that takes longer than its 20 s default
 start-up timeout, its analytics try to reach the internet, and its database
 would land in the user's home. These defaults fix all three; anything the user
 sets explicitly wins.
+
+``newsclean run`` also starts that temporary server itself, first thing
+(:func:`start_api_server`), instead of letting the flow start it: Prefect
+would import its whole server package in this process just to launch the
+server (about 2 s), then wait for it (about 5 s) with nothing else to do.
+Launched before anything is imported, it boots on the other core while this
+process imports the pipeline and warms up its workers.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import logging
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
 import os
 from pathlib import Path
 
@@ -30,7 +45,15 @@ def state_home() -> Path:
         return Path.home() / ".cache" / "newsclean"
 
 
+# Set by the user, any of these means Prefect's setup is theirs, not newsclean's.
+_USER_PREFECT_SETTINGS = ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE",
+                          "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE")
+_user_prefect = False
+
+
 def configure() -> None:
+    global _user_prefect
+    _user_prefect = _user_prefect or any(k in os.environ for k in _USER_PREFECT_SETTINGS)
     home = state_home()
     defaults = {
         "PREFECT_HOME": str(home / "prefect"),
@@ -63,3 +86,68 @@ def quiet_shutdown() -> None:
         logging.getLogger(name).addFilter(flt)
     for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
         handler.addFilter(flt)
+
+
+def ephemeral_app():
+    """uvicorn factory: Prefect's API as its temporary server runs it (no UI,
+    no background services)."""
+    from prefect.server.api.server import create_app
+
+    return create_app(ephemeral=True, final=True)
+
+
+@dataclass
+class ApiServer:
+    """A Prefect API server process serving this run, stopped at exit."""
+
+    process: subprocess.Popen
+    url: str
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until the server answers its health check."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Prefect's API server exited with code {self.process.returncode} before it was ready; "
+                                   "set PREFECT_API_URL to a running server (`make server`) to work around it")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"Prefect's API server did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_api_server() -> ApiServer | None:
+    """Start the temporary API server Prefect would start, now, and point
+    Prefect at it (``PREFECT_API_URL``; must run before ``prefect`` is
+    imported). Does nothing when the user configured Prefect themselves
+    (their API URL, home, profile or ephemeral-mode setting); Prefect then
+    does what they asked."""
+    if _user_prefect or "prefect" in sys.modules or (Path(os.environ["PREFECT_HOME"]) / "profiles.toml").exists():
+        return None
+    if importlib.util.find_spec("uvicorn") is None:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app", "--app-dir", str(PROJECT_ROOT),
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    server = ApiServer(subprocess.Popen(cmd, env=dict(os.environ)), f"http://127.0.0.1:{port}/api")
+    atexit.register(server.stop)
+    os.environ["PREFECT_API_URL"] = server.url
+    # The server has no UI and is gone after the run: no "View at" links.
+    os.environ.setdefault("PREFECT_UI_URL", "")
+    return server

@@ -6,6 +6,11 @@ tests/data/sample_expectations.json, written together with the sample."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -209,3 +214,20 @@ def test_a_learned_shard_is_repaired_once(tmp_path):
     for r in repaired:
         lines = [e["text"] for e in r["edits"] if e["reason"] in ("mojibake", "markdown")]
         assert len(lines) == len(set(lines)), r["id"]
+
+
+def test_the_command_gives_the_flows_output_and_stops_its_server(sample, tmp_path):
+    """`newsclean run` as a newcomer types it (no Prefect settings): it starts
+    Prefect's temporary API server itself, writes what the flow writes, and
+    leaves no server behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    out = tmp_path / "out"
+    p = subprocess.run([str(Path(sys.executable).parent / "newsclean"), "run", "--input", str(ROOT / "raw"), "--output", str(out), "--profile"],
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert (out / "articles.jsonl").read_bytes() == (sample["out"] / "articles.jsonl").read_bytes()
+    assert "stage time shares" in p.stdout
+    server = re.search(r"temporary API server at (http://127\.0\.0\.1:\d+)/api", p.stderr)
+    assert server, p.stderr[-3000:]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(server.group(1) + "/api/health", timeout=2)
