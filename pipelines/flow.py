@@ -181,9 +181,11 @@ class ReadResult:
 
 
 @task(name="read input", persist_result=False, cache_policy=NO_CACHE)
-def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str]) -> ReadResult:
+def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
+               on_shard: Callable[[int, str], None] | None = None) -> ReadResult:
     """Stream every document of the input into shard files; quarantine what
-    cannot be read; skip documents earlier runs already processed."""
+    cannot be read; skip documents earlier runs already processed.
+    ``on_shard(index, path)`` is called as each shard is complete."""
     log = get_run_logger()
     found = scan(input_path)
     for rel in found.skipped:
@@ -202,6 +204,8 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str])
                 fh.write("\n".join(buf) + "\n")
             shards.append(str(path))
             buf.clear()
+            if on_shard is not None:
+                on_shard(len(shards) - 1, str(path))
 
     for doc in read_documents(found, cfg.input.max_file_bytes):
         counts["documents"] += 1
@@ -235,8 +239,53 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str])
     return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"], found.skipped, len(found.files))
 
 
+def learn_sample_step(shards: int, want: int) -> int:
+    """Learning reads every ``step``-th shard: the smallest power of two that
+    leaves at most ``want`` of them (so between half of ``want`` and all of
+    it, evenly spaced over the input). A power of two, because while shards
+    are still being read the step can only double: a shard whose index is
+    not a multiple of the step so far will never be in the sample, and one
+    that is can be learned from at once."""
+    step = 1
+    while -(-shards // step) > want:
+        step *= 2
+    return step
+
+
+class Learner:
+    """Learns from shards while the read step is still writing them, on the
+    worker pool (which is otherwise idle while the main process reads)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.want = max(1, -(-cfg.boilerplate.learn_sample_articles // cfg.run.shard_size))
+        self.started: dict[int, Any] = {}  # shard index -> future
+        self.early = cfg.boilerplate.learn and cfg.run.executor == "processes" and _workers(cfg) > 1
+
+    def shard_ready(self, index: int, path: str) -> None:
+        # Only on a pool the run already started: a one-shard run is cleaned
+        # in the main process, and starting workers for it costs more.
+        if self.early and _POOL is not None and index % learn_sample_step(index + 1, self.want) == 0:
+            self.started[index] = _POOL.submit(learn_shard, path, self.cfg)
+
+    def results(self, shards: list[str], progress=None) -> tuple[list[int], list[tuple[SourceLineStats, float]]]:
+        """The sample's shard indices and what learning found in each."""
+        step = learn_sample_step(len(shards), self.want)
+        sample = list(range(0, len(shards), step))
+        missing = [i for i in sample if i not in self.started]
+        done = dict(zip(missing, _map(learn_shard, [(shards[i], self.cfg) for i in missing], self.cfg, "learn", progress)))
+        # Shards learned early that the final step left out are waited for
+        # too: their rewrite (repaired text) must be finished before cleaning
+        # reads them, and an error in one must not pass unseen.
+        for i, future in sorted(self.started.items()):
+            result = future.result()
+            if i in sample and i not in done:
+                done[i] = result
+        return sample, [done[i] for i in sample]
+
+
 @task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
-def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=None) -> tuple[SourceLineStats, float]:
+def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Learner, progress=None) -> tuple[SourceLineStats, float]:
     """What recurs across a source's articles, from a sample of the shards,
     merged into what earlier runs learned; and the seconds spent repairing
     (learning repairs the shards it reads, cleaning does not again)."""
@@ -248,12 +297,9 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, progress=Non
         stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
     if not b.learn or not shards:
         return stats, 0.0
-    # Evenly spaced sample of shards holding about learn_sample_articles.
-    want = max(1, -(-b.learn_sample_articles // cfg.run.shard_size))
-    step = max(1, len(shards) // want)
-    sample = shards[::step][:want]
+    sample, parts = learner.results(shards, progress)
     repair = 0.0
-    for part, seconds in _map(learn_shard, [(s, cfg) for s in sample], cfg, "learn", progress):
+    for part, seconds in parts:
         stats.merge(part)
         repair += seconds
     learned = sum(len(stats.boilerplate(src)) for src in stats.lines)
@@ -450,11 +496,12 @@ def newsclean_flow(
     # quote(): Prefect walks every element of a task's arguments (twice) to
     # find upstream futures; over a 20,000-article run's dicts that walk cost
     # more than deduplicating. These arguments never hold futures.
-    read = read_input(str(input_path), str(staging), cfg, quote(state.seen()))
+    learner = Learner(cfg)
+    read = read_input(str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    line_stats, learn_repair = learn_boilerplate(read.shards, cfg, quote(state), progress)
+    line_stats, learn_repair = learn_boilerplate(read.shards, cfg, quote(state), quote(learner), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
