@@ -78,6 +78,20 @@ class RuleSet:
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
     max_relative: float = 0.4
+    anchor_weight: float = 0.0
+    unanchored_max_title_words: int = 0
+    unanchored_max_shared: float = 0.0
+    unanchored_max_relative: float = 0.0
+    max_neighbours: float = 1.0
+    judge_lead: bool = True
+    short_paragraph_words: int = 8
+    short_max_shared: float = 0.0
+    web_min_words: int = 1_000_000
+    web_min_paragraphs: int = 1_000_000
+    web_max_size_share: float = 0.0
+    web_max_numeric: float = 0.0
+    web_max_shared: float = 0.0
+    web_max_relative: float = 0.0
     max_capitalised: float = 0.6
     title_min_weight: float = 1.5
     max_title_words: int = 0
@@ -102,6 +116,20 @@ class RuleSet:
             stopwords=frozenset(off.get("stopwords", "").split()),
             min_paragraph_words=off.get("min_paragraph_words", 8),
             max_relative=off.get("max_relative", 0.4),
+            anchor_weight=off.get("anchor_weight", 0.0),
+            unanchored_max_title_words=off.get("unanchored_max_title_words", 0),
+            unanchored_max_shared=off.get("unanchored_max_shared", 0.0),
+            unanchored_max_relative=off.get("unanchored_max_relative", 0.0),
+            max_neighbours=off.get("max_neighbours", 1.0),
+            judge_lead=off.get("judge_lead", True),
+            short_paragraph_words=off.get("short_paragraph_words", 8),
+            short_max_shared=off.get("short_max_shared", 0.0),
+            web_min_words=off.get("web_min_words", 1_000_000),
+            web_min_paragraphs=off.get("web_min_paragraphs", 1_000_000),
+            web_max_size_share=off.get("web_max_size_share", 0.0),
+            web_max_numeric=off.get("web_max_numeric", 0.0),
+            web_max_shared=off.get("web_max_shared", 0.0),
+            web_max_relative=off.get("web_max_relative", 0.0),
             max_capitalised=off.get("max_capitalised", 0.6),
             title_min_weight=off.get("title_min_weight", 1.5),
             max_title_words=off.get("max_title_words", 0),
@@ -229,8 +257,11 @@ class SourceLineStats:
 
 # The stdlib engine: twice as fast as `regex` here, and this runs on every
 # word of every article.
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
-_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s", "'s", "’s")
+_WORD = re.compile(r"[^\W\d_][\w'’&-]*")
+_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s")
+# Possessives go first: "Minogue's" must meet "Minogue" (with the plain
+# suffixes alone it became "minogue'" and a name that recurs looked new).
+_POSSESSIVES = ("'s", "’s", "'", "’")
 
 
 def _stem(word: str) -> str:
@@ -249,6 +280,10 @@ _STEMS: dict[str, str] = {}
 
 
 def _stem_uncached(word: str) -> str:
+    for pos in _POSSESSIVES:
+        if word.endswith(pos):
+            word = word[: -len(pos)]
+            break
     for suf in _SUFFIXES:
         if word.endswith(suf) and len(word) - len(suf) >= 3:
             word = word[: -len(suf)]
@@ -300,18 +335,42 @@ def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
     return table
 
 
+@lru_cache(maxsize=4)
+def _weight_memo(languages: tuple[str, ...], floor: float, base: float) -> dict[str, float]:
+    """Memo of :func:`_weight`, one per frequency table."""
+    return {}
+
+
+def _weight(word: str, zipf: Mapping[str, float], base: float, memo: dict[str, float]) -> float:
+    """How rare a word is: ``base`` minus its Zipf frequency. A possessive
+    weighs what its word weighs: "world's" is rarer than "world" in the
+    table, but sharing it is no more telling."""
+    weight = memo.get(word)
+    if weight is None:
+        bare = word
+        for pos in _POSSESSIVES:
+            if bare.endswith(pos):
+                bare = bare[: -len(pos)]
+                break
+        if len(memo) > 500_000:  # bound memory on endless vocabularies
+            memo.clear()
+        weight = memo[word] = base - zipf.get(bare, zipf.get(word, 0.0))
+    return weight
+
+
 @dataclass(frozen=True, slots=True)
 class TopicScore:
-    """How much a paragraph belongs to its article.
+    """How much a paragraph belongs to its article: numbers only, decisions
+    are :func:`is_offtopic`'s.
 
     ``shared``: the share of the paragraph's content words, weighted by how
     rare they are in general language, that occur anywhere else in the
     article or its title. Chance overlaps are common words ("market",
     "people"); what a story is about (names, places, its subject) is rare
     and recurs, so a genuine paragraph scores high and a spliced one low.
-    ``relative``: ``shared`` over the median of the article's other scored
-    paragraphs, so that an article whose paragraphs all share little (a
-    short piece, a column) does not lose its weakest one.
+    ``relative``: ``shared`` over the median of the article's other
+    full-size paragraphs, so that an article whose paragraphs all share
+    little (a short piece, a column) does not lose its weakest one.
     """
 
     lines: list[int]
@@ -322,64 +381,117 @@ class TopicScore:
     # Distinct title words it names (common words aside): naming what the
     # headline is about is the strongest sign of belonging.
     title_words: int = 0
+    # Weight of the rarest word it shares with the rest of the article or
+    # the title (0 when it shares none). A genuine paragraph that shares
+    # little still shares something specific (a name, a place, the
+    # subject); a spliced one shares only everyday words ("world", "plans",
+    # "lost"), by chance.
+    anchor: float = 0.0
+    # Like ``shared``, counting only the paragraphs just before and after it
+    # and the title: a paragraph carries on from its neighbours, while one
+    # spliced in between two of them continues neither.
+    neighbours: float = 0.0
+    # Where it stands (0: the lead, which says what the story is) and how
+    # the article is written: the median paragraph length in tokens (web
+    # style: one sentence a paragraph), its share of the article's tokens,
+    # and the share of its tokens that are numbers (a table run together).
+    index: int = 0
+    median_tokens: int = 0
+    size_share: float = 0.0
+    numeric: float = 0.0
+    teaser: bool = False
+
+
+_NUMBER = re.compile(r"[\d.,%:/£$€-]*\d[\d.,%:/£$€-]*")
 
 
 def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
-    """Score each paragraph with at least ``min_paragraph_words`` content
-    words (shorter ones, such as line-ups and one-line quotes, carry too
-    little evidence either way). Decisions are :func:`is_offtopic`'s."""
+    """Score the paragraphs that :func:`is_offtopic` may judge: those with
+    at least ``short_paragraph_words`` content words in articles of
+    multi-sentence paragraphs; in web-style articles (one sentence a
+    paragraph, see ``min_median_words``) only teaser-shaped blocks and
+    paragraphs of at least ``web_min_words`` content words, since one short
+    sentence carries too little evidence either way."""
     blocks = paragraphs(lines)
     if len(blocks) < 3:
         return []
     texts = [" ".join(lines[i] for i in b) for b in blocks]
     tokens = [t.split() for t in texts]
     sizes = sorted(len(t) for t in tokens)
-    # Web-style articles of one-sentence paragraphs: each paragraph is too
-    # short for its vocabulary to say whether it belongs (asides, colour and
-    # quotes share little by chance), so only teaser-shaped blocks are judged.
-    lexical = sizes[len(sizes) // 2] >= rules.min_median_words
-    if not lexical and not any(_teaser_shaped(lines, b) for b in blocks):
+    median = sizes[len(sizes) // 2]
+    lexical = median >= rules.min_median_words
+    teasers = [_teaser_shaped(lines, b) for b in blocks]
+    # Cheap exit before any word is weighed: a web-style article with no
+    # teaser and no paragraph long enough to judge (a content word is at
+    # most one token, so tokens bound words from above).
+    if not lexical and not any(teasers) and sizes[-1] < rules.web_min_words:
         return []
     stop = rules.stopwords
     zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
     base = rules.common_zipf
+    memo = _weight_memo(rules.frequency_languages, rules.rare_zipf, base)
     known = _STEMS
     words = [[w for w in _WORD.findall(t.lower()) if len(w) >= 3 and w not in stop] for t in texts]
     stems = [[known.get(w) or _stem(w) for w in ws] for ws in words]
+    sets = [set(ss) for ss in stems]
     title_stems = content_words(title, stop)
     df: dict[str, int] = {}
-    for ss in stems:
-        for st in set(ss):
+    for s in sets:
+        for st in s:
             df[st] = df.get(st, 0) + 1
+    total_tokens = sum(sizes)
+    full = rules.min_paragraph_words
+    least = min(full, rules.short_paragraph_words) if lexical else min(full, rules.web_min_words)
     raw = []
-    for b, ws, ss, toks in zip(blocks, words, stems, tokens):
-        if len(ws) < rules.min_paragraph_words:
-            continue
-        if not (lexical or _teaser_shaped(lines, b)):
+    for k, (b, ws, ss, toks) in enumerate(zip(blocks, words, stems, tokens)):
+        n = len(ws)
+        if n < least:
             continue
         if len(ws) * 4 < len(toks):
             continue  # a script written without spaces (CJK): words are not tokens
         if sum(1 for t in toks if t[:1].isupper()) > rules.max_capitalised * len(toks):
             continue  # a list of names (a line-up, a cast): nothing to compare
-        total = shared = 0.0
+        near = (sets[k - 1] if k else set()) | (sets[k + 1] if k + 1 < len(sets) else set())
+        total = shared = anchor = nb = 0.0
         in_title = set()
         for w, st in zip(ws, ss):
-            weight = base - zipf.get(w, 0.0)
+            weight = memo.get(w)
+            if weight is None:
+                weight = _weight(w, zipf, base, memo)
             if weight <= 0:
                 continue
             total += weight
             if st in title_stems:
                 shared += weight
+                nb += weight
                 if weight >= rules.title_min_weight:
                     in_title.add(st)
             elif df[st] > 1:  # df counts this paragraph too
                 shared += weight
-        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title)))
+                if st in near:
+                    nb += weight
+            else:
+                continue
+            if weight > anchor:
+                anchor = weight
+        sh = shared / total if total else 1.0
+        raw.append((k, b, n, sh, len(in_title), anchor, nb / total if total else 1.0))
+    # The median over the *other* full-size paragraphs: one sort, then for a
+    # full-size paragraph the element that the median of the list without
+    # it would be (removing one copy of its value shifts the elements at or
+    # above it down by one).
+    ranked = sorted(x[3] for x in raw if x[2] >= full)
     scores = []
-    for k, (b, n, sh, nt) in enumerate(raw):
-        others = sorted(x[2] for j, x in enumerate(raw) if j != k)
-        med = others[len(others) // 2] if others else 1.0
-        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt))
+    for k, b, n, sh, nt, anc, nb in raw:
+        if n >= full:
+            m = len(ranked) - 1
+            med = 1.0 if m <= 0 else (ranked[m // 2 + 1] if sh <= ranked[m // 2] else ranked[m // 2])
+        else:
+            med = ranked[len(ranked) // 2] if ranked else 1.0
+        toks = tokens[k]
+        numeric = sum(1 for t in toks if _NUMBER.fullmatch(t)) / len(toks)
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, anc, nb, k, median,
+                                 len(toks) / total_tokens, numeric, teasers[k]))
     return scores
 
 
@@ -395,9 +507,34 @@ def _teaser_shaped(lines: list[str], block: list[int]) -> bool:
 
 
 def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
-    """Little of the paragraph's weighted vocabulary occurs elsewhere, and it
-    stands out against the article's other paragraphs."""
-    return score.shared <= max_shared and score.relative <= rules.max_relative and score.title_words <= rules.max_title_words
+    """Little of the paragraph's weighted vocabulary occurs elsewhere, it
+    stands out against the article's other paragraphs, and it carries on
+    from neither neighbour. Limits come from ``[offtopic]`` in
+    ``configs/rules.toml``; ``max_shared`` is the run's threshold."""
+    s, r = score, rules
+    if s.index == 0 and not r.judge_lead:
+        return False
+    if s.neighbours > r.max_neighbours:
+        return False
+    if s.median_tokens >= r.min_median_words or s.teaser:
+        if s.words >= r.min_paragraph_words:
+            if s.title_words <= r.max_title_words and s.shared <= max_shared and s.relative <= r.max_relative:
+                return True
+            # Shares nothing rarer than everyday words: its overlap (a
+            # common title word included) is chance, so looser limits hold.
+            return (s.title_words <= r.unanchored_max_title_words and s.anchor < r.anchor_weight
+                    and s.shared <= r.unanchored_max_shared and s.relative <= r.unanchored_max_relative)
+        # A one-sentence paragraph: too few words for a share to mean much,
+        # so only one that shares nothing at all goes.
+        return s.words >= r.short_paragraph_words and s.shared <= r.short_max_shared
+    # Web-style article: asides and quotes share little by chance, so only a
+    # long paragraph (yet a minority of the text) of a long article that
+    # shares almost nothing is judged; a table run together is data, not
+    # prose.
+    return (s.paragraphs >= r.web_min_paragraphs and s.words >= r.web_min_words
+            and s.size_share <= r.web_max_size_share and s.numeric < r.web_max_numeric
+            and s.title_words <= r.max_title_words and s.shared <= r.web_max_shared
+            and s.relative <= r.web_max_relative)
 
 
 # --------------------------------------------------------------------------
