@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import regex
@@ -336,26 +337,42 @@ def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
 
 
 @lru_cache(maxsize=4)
-def _weight_memo(languages: tuple[str, ...], floor: float, base: float) -> dict[str, float]:
-    """Memo of :func:`_weight`, one per frequency table."""
+def _info_memo(languages: tuple[str, ...], floor: float, base: float, stop: frozenset[str]) -> dict:
+    """Memo of :func:`_word_info`, one per frequency table and stopword list."""
     return {}
 
 
-def _weight(word: str, zipf: Mapping[str, float], base: float, memo: dict[str, float]) -> float:
-    """How rare a word is: ``base`` minus its Zipf frequency. A possessive
-    weighs what its word weighs: "world's" is rarer than "world" in the
-    table, but sharing it is no more telling."""
-    weight = memo.get(word)
-    if weight is None:
-        bare = word
-        for pos in _POSSESSIVES:
-            if bare.endswith(pos):
-                bare = bare[: -len(pos)]
-                break
-        if len(memo) > 500_000:  # bound memory on endless vocabularies
-            memo.clear()
-        weight = memo[word] = base - zipf.get(bare, zipf.get(word, 0.0))
-    return weight
+def _word_info(word: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+               memo: dict) -> tuple[str, float] | bool:
+    """A word's stem and how rare it is (``base`` minus its Zipf frequency),
+    or False for a word that is not a content word (shorter than 3 letters,
+    a function word). A possessive weighs what its word weighs: "world's" is
+    rarer than "world" in the table, but sharing it is no more telling.
+    Memoised: looked up for every word of every article."""
+    if len(memo) > 500_000:  # bound memory on endless vocabularies
+        memo.clear()
+    if len(word) < 3 or word in stop:
+        memo[word] = False
+        return False
+    bare = word
+    for pos in _POSSESSIVES:
+        if bare.endswith(pos):
+            bare = bare[: -len(pos)]
+            break
+    info = memo[word] = (_stem(word), base - zipf.get(bare, zipf.get(word, 0.0)))
+    return info
+
+
+def _content_infos(text: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+                   memo: dict) -> list[tuple[str, float]]:
+    """(stem, weight) of each content word of ``text``, in order. The memo
+    is read with C-level ``map``; only words never seen before go through
+    :func:`_word_info`."""
+    ws = _WORD.findall(text.lower())
+    infos = list(map(memo.get, ws))
+    if None in infos:
+        infos = [memo[w] if w in memo else _word_info(w, stop, zipf, base, memo) for w in ws]
+    return list(filter(None, infos))
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +411,8 @@ class TopicScore:
     # Where it stands (0: the lead, which says what the story is) and how
     # the article is written: the median paragraph length in tokens (web
     # style: one sentence a paragraph), its share of the article's tokens,
-    # and the share of its tokens that are numbers (a table run together).
+    # and the share of its tokens that are numbers (a table run together;
+    # measured in web-style articles only, 0 elsewhere).
     index: int = 0
     median_tokens: int = 0
     size_share: float = 0.0
@@ -402,7 +420,11 @@ class TopicScore:
     teaser: bool = False
 
 
-_NUMBER = re.compile(r"[\d.,%:/£$€-]*\d[\d.,%:/£$€-]*")
+_FIRST = itemgetter(0)
+# Tokens that open with a capital, and tokens that are numbers or amounts:
+# one scan of the paragraph each instead of a test per token.
+_CAPITALISED = regex.compile(r"(?<!\S)\p{Lu}")
+_NUMERIC = re.compile(r"(?<!\S)[$£€]?\d")
 
 
 def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
@@ -422,18 +444,17 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     lexical = median >= rules.min_median_words
     teasers = [_teaser_shaped(lines, b) for b in blocks]
     # Cheap exit before any word is weighed: a web-style article with no
-    # teaser and no paragraph long enough to judge (a content word is at
-    # most one token, so tokens bound words from above).
-    if not lexical and not any(teasers) and sizes[-1] < rules.web_min_words:
+    # teaser and no paragraph :func:`is_offtopic` could judge (too few
+    # paragraphs, or none long enough: a content word is at most one token).
+    if not lexical and not any(teasers) and (len(blocks) < rules.web_min_paragraphs
+                                             or sizes[-1] < rules.web_min_words):
         return []
     stop = rules.stopwords
     zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
     base = rules.common_zipf
-    memo = _weight_memo(rules.frequency_languages, rules.rare_zipf, base)
-    known = _STEMS
-    words = [[w for w in _WORD.findall(t.lower()) if len(w) >= 3 and w not in stop] for t in texts]
-    stems = [[known.get(w) or _stem(w) for w in ws] for ws in words]
-    sets = [set(ss) for ss in stems]
+    memo = _info_memo(rules.frequency_languages, rules.rare_zipf, base, stop)
+    infos = [_content_infos(t, stop, zipf, base, memo) for t in texts]
+    sets = [set(map(_FIRST, inf)) for inf in infos]
     title_stems = content_words(title, stop)
     df: dict[str, int] = {}
     for s in sets:
@@ -443,21 +464,20 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
     full = rules.min_paragraph_words
     least = min(full, rules.short_paragraph_words) if lexical else min(full, rules.web_min_words)
     raw = []
-    for k, (b, ws, ss, toks) in enumerate(zip(blocks, words, stems, tokens)):
-        n = len(ws)
+    none: set[str] = set()
+    for k, (b, inf, toks) in enumerate(zip(blocks, infos, tokens)):
+        n = len(inf)
         if n < least:
             continue
-        if len(ws) * 4 < len(toks):
+        if n * 4 < len(toks):
             continue  # a script written without spaces (CJK): words are not tokens
-        if sum(1 for t in toks if t[:1].isupper()) > rules.max_capitalised * len(toks):
+        if len(_CAPITALISED.findall(texts[k])) > rules.max_capitalised * len(toks):
             continue  # a list of names (a line-up, a cast): nothing to compare
-        near = (sets[k - 1] if k else set()) | (sets[k + 1] if k + 1 < len(sets) else set())
+        before = sets[k - 1] if k else none
+        after = sets[k + 1] if k + 1 < len(sets) else none
         total = shared = anchor = nb = 0.0
         in_title = set()
-        for w, st in zip(ws, ss):
-            weight = memo.get(w)
-            if weight is None:
-                weight = _weight(w, zipf, base, memo)
+        for st, weight in inf:
             if weight <= 0:
                 continue
             total += weight
@@ -468,7 +488,7 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
                     in_title.add(st)
             elif df[st] > 1:  # df counts this paragraph too
                 shared += weight
-                if st in near:
+                if st in before or st in after:
                     nb += weight
             else:
                 continue
@@ -488,10 +508,11 @@ def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[Topi
             med = 1.0 if m <= 0 else (ranked[m // 2 + 1] if sh <= ranked[m // 2] else ranked[m // 2])
         else:
             med = ranked[len(ranked) // 2] if ranked else 1.0
-        toks = tokens[k]
-        numeric = sum(1 for t in toks if _NUMBER.fullmatch(t)) / len(toks)
+        size = len(tokens[k])
+        # Only web-style articles judge by it: elsewhere the scan is skipped.
+        numeric = 0.0 if lexical else len(_NUMERIC.findall(texts[k])) / size
         scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, anc, nb, k, median,
-                                 len(toks) / total_tokens, numeric, teasers[k]))
+                                 size / total_tokens, numeric, teasers[k]))
     return scores
 
 
