@@ -659,8 +659,30 @@ def main_block(lines: list[str], idx: list[int], p: PageParams) -> set[int] | No
     keep = [b for b in blocks if b[2] >= p.keep_share * best]
     inside: set[int] = set()
     for b in keep:
-        inside.update(range(b[0], b[1] + 1))
+        end = _numbered_run_end(lines, idx, b[0], b[1], p.max_gap_lines)
+        inside.update(range(b[0], end + 1))
     return {idx[pos] for pos in range(n) if pos not in inside}
+
+
+_LIST_ITEM = re.compile(r"^\s*(\d{1,3})[.)]\s+\S")
+
+
+def _numbered_run_end(lines: list[str], idx: list[int], start: int, end: int, gap: int) -> int:
+    """Where the article's block (positions ``start`` to ``end``) ends once
+    a numbered list (1, 2, 3, ...) that opens inside it or within ``gap``
+    lines after it is followed to its last item. A listicle's items ("1)
+    Lego Star Wars ...", each followed by a link) are short lines that end
+    no sentence, like a menu; their count going up one by one is what a
+    menu never does."""
+    expect, last, pos = 1, end, start
+    while pos < len(idx) and (pos <= end or pos - last - 1 <= (gap if expect == 1 else 2)):
+        m = _LIST_ITEM.match(lines[idx[pos]])
+        if m and int(m.group(1)) == expect:
+            expect += 1
+            last = max(last, pos)
+        pos += 1
+    # One or two numbered lines are headings, not a list.
+    return last if expect > 3 else end
 
 
 # --------------------------------------------------------------------------

@@ -161,6 +161,18 @@ def test_whole_page_text_is_cut_to_the_article(rules):
     assert "kept_whole" not in res.flags  # trimming a page is not gutting an article
 
 
+def test_numbered_list_after_the_article_is_kept_with_it(rules):
+    # A listicle: items are short lines ending no sentence, like a menu;
+    # counting up from 1 they are the article's list.
+    items = [f"{k}) {item}" for k, item in enumerate(
+        ["Tide table wall chart", "Brass ship's bell", "Harbor ferry model kit", "Lighthouse night light",
+         "Rope doorstop", "Knot tying cards", "Sea chart puzzle", "Deck shoes, navy"], start=1)]
+    menu = ["Home", "News", "Sport", "Business", "Weather", "Local", "Opinion", "Obituaries"]
+    footer = ["About us", "Contact", "Careers", "Terms", "Privacy", "Archive", "Help"]
+    res = _clean("\n".join([*menu, *BODY, *items, *footer]), rules)
+    assert res.text.split("\n") == [*BODY, *items]
+
+
 def test_ordinary_article_is_not_treated_as_a_page(rules):
     lines = [*BODY, "Key dates", "June: fares rise", "2026: new ferries"]
     assert main_block(lines, list(range(len(lines))), rules.page) is None
