@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import regex
@@ -82,6 +83,20 @@ class RuleSet:
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
     max_relative: float = 0.4
+    anchor_weight: float = 0.0
+    unanchored_max_title_words: int = 0
+    unanchored_max_shared: float = 0.0
+    unanchored_max_relative: float = 0.0
+    max_neighbours: float = 1.0
+    judge_lead: bool = True
+    short_paragraph_words: int = 8
+    short_max_shared: float = 0.0
+    web_min_words: int = 1_000_000
+    web_min_paragraphs: int = 1_000_000
+    web_max_size_share: float = 0.0
+    web_max_numeric: float = 0.0
+    web_max_shared: float = 0.0
+    web_max_relative: float = 0.0
     max_capitalised: float = 0.6
     title_min_weight: float = 1.5
     max_title_words: int = 0
@@ -107,6 +122,20 @@ class RuleSet:
             stopwords=frozenset(off.get("stopwords", "").split()),
             min_paragraph_words=off.get("min_paragraph_words", 8),
             max_relative=off.get("max_relative", 0.4),
+            anchor_weight=off.get("anchor_weight", 0.0),
+            unanchored_max_title_words=off.get("unanchored_max_title_words", 0),
+            unanchored_max_shared=off.get("unanchored_max_shared", 0.0),
+            unanchored_max_relative=off.get("unanchored_max_relative", 0.0),
+            max_neighbours=off.get("max_neighbours", 1.0),
+            judge_lead=off.get("judge_lead", True),
+            short_paragraph_words=off.get("short_paragraph_words", 8),
+            short_max_shared=off.get("short_max_shared", 0.0),
+            web_min_words=off.get("web_min_words", 1_000_000),
+            web_min_paragraphs=off.get("web_min_paragraphs", 1_000_000),
+            web_max_size_share=off.get("web_max_size_share", 0.0),
+            web_max_numeric=off.get("web_max_numeric", 0.0),
+            web_max_shared=off.get("web_max_shared", 0.0),
+            web_max_relative=off.get("web_max_relative", 0.0),
             max_capitalised=off.get("max_capitalised", 0.6),
             title_min_weight=off.get("title_min_weight", 1.5),
             max_title_words=off.get("max_title_words", 0),
@@ -234,8 +263,11 @@ class SourceLineStats:
 
 # The stdlib engine: twice as fast as `regex` here, and this runs on every
 # word of every article.
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
-_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s", "'s", "’s")
+_WORD = re.compile(r"[^\W\d_][\w'’&-]*")
+_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s")
+# Possessives go first: "Minogue's" must meet "Minogue" (with the plain
+# suffixes alone it became "minogue'" and a name that recurs looked new).
+_POSSESSIVES = ("'s", "’s", "'", "’")
 
 
 def _stem(word: str) -> str:
@@ -254,6 +286,10 @@ _STEMS: dict[str, str] = {}
 
 
 def _stem_uncached(word: str) -> str:
+    for pos in _POSSESSIVES:
+        if word.endswith(pos):
+            word = word[: -len(pos)]
+            break
     for suf in _SUFFIXES:
         if word.endswith(suf) and len(word) - len(suf) >= 3:
             word = word[: -len(suf)]
@@ -305,18 +341,58 @@ def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
     return table
 
 
+@lru_cache(maxsize=4)
+def _info_memo(languages: tuple[str, ...], floor: float, base: float, stop: frozenset[str]) -> dict:
+    """Memo of :func:`_word_info`, one per frequency table and stopword list."""
+    return {}
+
+
+def _word_info(word: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+               memo: dict) -> tuple[str, float] | bool:
+    """A word's stem and how rare it is (``base`` minus its Zipf frequency),
+    or False for a word that is not a content word (shorter than 3 letters,
+    a function word). A possessive weighs what its word weighs: "world's" is
+    rarer than "world" in the table, but sharing it is no more telling.
+    Memoised: looked up for every word of every article."""
+    if len(memo) > 500_000:  # bound memory on endless vocabularies
+        memo.clear()
+    if len(word) < 3 or word in stop:
+        memo[word] = False
+        return False
+    bare = word
+    for pos in _POSSESSIVES:
+        if bare.endswith(pos):
+            bare = bare[: -len(pos)]
+            break
+    info = memo[word] = (_stem(word), base - zipf.get(bare, zipf.get(word, 0.0)))
+    return info
+
+
+def _content_infos(text: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+                   memo: dict) -> list[tuple[str, float]]:
+    """(stem, weight) of each content word of ``text``, in order. The memo
+    is read with C-level ``map``; only words never seen before go through
+    :func:`_word_info`."""
+    ws = _WORD.findall(text.lower())
+    infos = list(map(memo.get, ws))
+    if None in infos:
+        infos = [memo[w] if w in memo else _word_info(w, stop, zipf, base, memo) for w in ws]
+    return list(filter(None, infos))
+
+
 @dataclass(frozen=True, slots=True)
 class TopicScore:
-    """How much a paragraph belongs to its article.
+    """How much a paragraph belongs to its article: numbers only, decisions
+    are :func:`is_offtopic`'s.
 
     ``shared``: the share of the paragraph's content words, weighted by how
     rare they are in general language, that occur anywhere else in the
     article or its title. Chance overlaps are common words ("market",
     "people"); what a story is about (names, places, its subject) is rare
     and recurs, so a genuine paragraph scores high and a spliced one low.
-    ``relative``: ``shared`` over the median of the article's other scored
-    paragraphs, so that an article whose paragraphs all share little (a
-    short piece, a column) does not lose its weakest one.
+    ``relative``: ``shared`` over the median of the article's other
+    full-size paragraphs, so that an article whose paragraphs all share
+    little (a short piece, a column) does not lose its weakest one.
     """
 
     lines: list[int]
@@ -327,64 +403,121 @@ class TopicScore:
     # Distinct title words it names (common words aside): naming what the
     # headline is about is the strongest sign of belonging.
     title_words: int = 0
+    # Weight of the rarest word it shares with the rest of the article or
+    # the title (0 when it shares none). A genuine paragraph that shares
+    # little still shares something specific (a name, a place, the
+    # subject); a spliced one shares only everyday words ("world", "plans",
+    # "lost"), by chance.
+    anchor: float = 0.0
+    # Like ``shared``, counting only the paragraphs just before and after it
+    # and the title: a paragraph carries on from its neighbours, while one
+    # spliced in between two of them continues neither.
+    neighbours: float = 0.0
+    # Where it stands (0: the lead, which says what the story is) and how
+    # the article is written: the median paragraph length in tokens (web
+    # style: one sentence a paragraph), its share of the article's tokens,
+    # and the share of its tokens that are numbers (a table run together;
+    # measured in web-style articles only, 0 elsewhere).
+    index: int = 0
+    median_tokens: int = 0
+    size_share: float = 0.0
+    numeric: float = 0.0
+    teaser: bool = False
+
+
+_FIRST = itemgetter(0)
+# Tokens that open with a capital, and tokens that are numbers or amounts:
+# one scan of the paragraph each instead of a test per token.
+_CAPITALISED = regex.compile(r"(?<!\S)\p{Lu}")
+_NUMERIC = re.compile(r"(?<!\S)[$£€]?\d")
 
 
 def offtopic_scores(lines: list[str], title: str, rules: "RuleSet") -> list[TopicScore]:
-    """Score each paragraph with at least ``min_paragraph_words`` content
-    words (shorter ones, such as line-ups and one-line quotes, carry too
-    little evidence either way). Decisions are :func:`is_offtopic`'s."""
+    """Score the paragraphs that :func:`is_offtopic` may judge: those with
+    at least ``short_paragraph_words`` content words in articles of
+    multi-sentence paragraphs; in web-style articles (one sentence a
+    paragraph, see ``min_median_words``) only teaser-shaped blocks and
+    paragraphs of at least ``web_min_words`` content words, since one short
+    sentence carries too little evidence either way."""
     blocks = paragraphs(lines)
     if len(blocks) < 3:
         return []
     texts = [" ".join(lines[i] for i in b) for b in blocks]
     tokens = [t.split() for t in texts]
     sizes = sorted(len(t) for t in tokens)
-    # Web-style articles of one-sentence paragraphs: each paragraph is too
-    # short for its vocabulary to say whether it belongs (asides, colour and
-    # quotes share little by chance), so only teaser-shaped blocks are judged.
-    lexical = sizes[len(sizes) // 2] >= rules.min_median_words
-    if not lexical and not any(_teaser_shaped(lines, b) for b in blocks):
+    median = sizes[len(sizes) // 2]
+    lexical = median >= rules.min_median_words
+    teasers = [_teaser_shaped(lines, b) for b in blocks]
+    # Cheap exit before any word is weighed: a web-style article with no
+    # teaser and no paragraph :func:`is_offtopic` could judge (too few
+    # paragraphs, or none long enough: a content word is at most one token).
+    if not lexical and not any(teasers) and (len(blocks) < rules.web_min_paragraphs
+                                             or sizes[-1] < rules.web_min_words):
         return []
     stop = rules.stopwords
     zipf = word_zipf(rules.frequency_languages, rules.rare_zipf)
     base = rules.common_zipf
-    known = _STEMS
-    words = [[w for w in _WORD.findall(t.lower()) if len(w) >= 3 and w not in stop] for t in texts]
-    stems = [[known.get(w) or _stem(w) for w in ws] for ws in words]
+    memo = _info_memo(rules.frequency_languages, rules.rare_zipf, base, stop)
+    infos = [_content_infos(t, stop, zipf, base, memo) for t in texts]
+    sets = [set(map(_FIRST, inf)) for inf in infos]
     title_stems = content_words(title, stop)
     df: dict[str, int] = {}
-    for ss in stems:
-        for st in set(ss):
+    for s in sets:
+        for st in s:
             df[st] = df.get(st, 0) + 1
+    total_tokens = sum(sizes)
+    full = rules.min_paragraph_words
+    least = min(full, rules.short_paragraph_words) if lexical else min(full, rules.web_min_words)
     raw = []
-    for b, ws, ss, toks in zip(blocks, words, stems, tokens):
-        if len(ws) < rules.min_paragraph_words:
+    none: set[str] = set()
+    for k, (b, inf, toks) in enumerate(zip(blocks, infos, tokens)):
+        n = len(inf)
+        if n < least:
             continue
-        if not (lexical or _teaser_shaped(lines, b)):
-            continue
-        if len(ws) * 4 < len(toks):
+        if n * 4 < len(toks):
             continue  # a script written without spaces (CJK): words are not tokens
-        if sum(1 for t in toks if t[:1].isupper()) > rules.max_capitalised * len(toks):
+        if len(_CAPITALISED.findall(texts[k])) > rules.max_capitalised * len(toks):
             continue  # a list of names (a line-up, a cast): nothing to compare
-        total = shared = 0.0
+        before = sets[k - 1] if k else none
+        after = sets[k + 1] if k + 1 < len(sets) else none
+        total = shared = anchor = nb = 0.0
         in_title = set()
-        for w, st in zip(ws, ss):
-            weight = base - zipf.get(w, 0.0)
+        for st, weight in inf:
             if weight <= 0:
                 continue
             total += weight
             if st in title_stems:
                 shared += weight
+                nb += weight
                 if weight >= rules.title_min_weight:
                     in_title.add(st)
             elif df[st] > 1:  # df counts this paragraph too
                 shared += weight
-        raw.append((b, len(ws), shared / total if total else 1.0, len(in_title)))
+                if st in before or st in after:
+                    nb += weight
+            else:
+                continue
+            if weight > anchor:
+                anchor = weight
+        sh = shared / total if total else 1.0
+        raw.append((k, b, n, sh, len(in_title), anchor, nb / total if total else 1.0))
+    # The median over the *other* full-size paragraphs: one sort, then for a
+    # full-size paragraph the element that the median of the list without
+    # it would be (removing one copy of its value shifts the elements at or
+    # above it down by one).
+    ranked = sorted(x[3] for x in raw if x[2] >= full)
     scores = []
-    for k, (b, n, sh, nt) in enumerate(raw):
-        others = sorted(x[2] for j, x in enumerate(raw) if j != k)
-        med = others[len(others) // 2] if others else 1.0
-        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt))
+    for k, b, n, sh, nt, anc, nb in raw:
+        if n >= full:
+            m = len(ranked) - 1
+            med = 1.0 if m <= 0 else (ranked[m // 2 + 1] if sh <= ranked[m // 2] else ranked[m // 2])
+        else:
+            med = ranked[len(ranked) // 2] if ranked else 1.0
+        size = len(tokens[k])
+        # Only web-style articles judge by it: elsewhere the scan is skipped.
+        numeric = 0.0 if lexical else len(_NUMERIC.findall(texts[k])) / size
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, anc, nb, k, median,
+                                 size / total_tokens, numeric, teasers[k]))
     return scores
 
 
@@ -400,9 +533,34 @@ def _teaser_shaped(lines: list[str], block: list[int]) -> bool:
 
 
 def is_offtopic(score: TopicScore, rules: "RuleSet", max_shared: float) -> bool:
-    """Little of the paragraph's weighted vocabulary occurs elsewhere, and it
-    stands out against the article's other paragraphs."""
-    return score.shared <= max_shared and score.relative <= rules.max_relative and score.title_words <= rules.max_title_words
+    """Little of the paragraph's weighted vocabulary occurs elsewhere, it
+    stands out against the article's other paragraphs, and it carries on
+    from neither neighbour. Limits come from ``[offtopic]`` in
+    ``configs/rules.toml``; ``max_shared`` is the run's threshold."""
+    s, r = score, rules
+    if s.index == 0 and not r.judge_lead:
+        return False
+    if s.neighbours > r.max_neighbours:
+        return False
+    if s.median_tokens >= r.min_median_words or s.teaser:
+        if s.words >= r.min_paragraph_words:
+            if s.title_words <= r.max_title_words and s.shared <= max_shared and s.relative <= r.max_relative:
+                return True
+            # Shares nothing rarer than everyday words: its overlap (a
+            # common title word included) is chance, so looser limits hold.
+            return (s.title_words <= r.unanchored_max_title_words and s.anchor < r.anchor_weight
+                    and s.shared <= r.unanchored_max_shared and s.relative <= r.unanchored_max_relative)
+        # A one-sentence paragraph: too few words for a share to mean much,
+        # so only one that shares nothing at all goes.
+        return s.words >= r.short_paragraph_words and s.shared <= r.short_max_shared
+    # Web-style article: asides and quotes share little by chance, so only a
+    # long paragraph (yet a minority of the text) of a long article that
+    # shares almost nothing is judged; a table run together is data, not
+    # prose.
+    return (s.paragraphs >= r.web_min_paragraphs and s.words >= r.web_min_words
+            and s.size_share <= r.web_max_size_share and s.numeric < r.web_max_numeric
+            and s.title_words <= r.max_title_words and s.shared <= r.web_max_shared
+            and s.relative <= r.web_max_relative)
 
 
 # --------------------------------------------------------------------------
@@ -506,8 +664,30 @@ def main_block(lines: list[str], idx: list[int], p: PageParams) -> set[int] | No
     keep = [b for b in blocks if b[2] >= p.keep_share * best]
     inside: set[int] = set()
     for b in keep:
-        inside.update(range(b[0], b[1] + 1))
+        end = _numbered_run_end(lines, idx, b[0], b[1], p.max_gap_lines)
+        inside.update(range(b[0], end + 1))
     return {idx[pos] for pos in range(n) if pos not in inside}
+
+
+_LIST_ITEM = re.compile(r"^\s*(\d{1,3})[.)]\s+\S")
+
+
+def _numbered_run_end(lines: list[str], idx: list[int], start: int, end: int, gap: int) -> int:
+    """Where the article's block (positions ``start`` to ``end``) ends once
+    a numbered list (1, 2, 3, ...) that opens inside it or within ``gap``
+    lines after it is followed to its last item. A listicle's items ("1)
+    Lego Star Wars ...", each followed by a link) are short lines that end
+    no sentence, like a menu; their count going up one by one is what a
+    menu never does."""
+    expect, last, pos = 1, end, start
+    while pos < len(idx) and (pos <= end or pos - last - 1 <= (gap if expect == 1 else 2)):
+        m = _LIST_ITEM.match(lines[idx[pos]])
+        if m and int(m.group(1)) == expect:
+            expect += 1
+            last = max(last, pos)
+        pos += 1
+    # One or two numbered lines are headings, not a list.
+    return last if expect > 3 else end
 
 
 # --------------------------------------------------------------------------

@@ -161,6 +161,18 @@ def test_whole_page_text_is_cut_to_the_article(rules):
     assert "kept_whole" not in res.flags  # trimming a page is not gutting an article
 
 
+def test_numbered_list_after_the_article_is_kept_with_it(rules):
+    # A listicle: items are short lines ending no sentence, like a menu;
+    # counting up from 1 they are the article's list.
+    items = [f"{k}) {item}" for k, item in enumerate(
+        ["Tide table wall chart", "Brass ship's bell", "Harbor ferry model kit", "Lighthouse night light",
+         "Rope doorstop", "Knot tying cards", "Sea chart puzzle", "Deck shoes, navy"], start=1)]
+    menu = ["Home", "News", "Sport", "Business", "Weather", "Local", "Opinion", "Obituaries"]
+    footer = ["About us", "Contact", "Careers", "Terms", "Privacy", "Archive", "Help"]
+    res = _clean("\n".join([*menu, *BODY, *items, *footer]), rules)
+    assert res.text.split("\n") == [*BODY, *items]
+
+
 def test_ordinary_article_is_not_treated_as_a_page(rules):
     lines = [*BODY, "Key dates", "June: fares rise", "2026: new ferries"]
     assert main_block(lines, list(range(len(lines))), rules.page) is None
@@ -204,6 +216,114 @@ def test_teaser_spliced_into_short_web_article_is_removed_but_asides_stay(rules)
     res = _clean(text, rules)
     assert [e.text for e in res.edits if e.reason == "offtopic"] == teaser
     assert aside in res.text
+
+
+# Paragraphs of several sentences (median above min_median_words): the
+# lexical evidence is judged for every paragraph, not only teasers.
+LONG_TITLE = "Portville harbor board backs ferry fare rise to pay for new fleet"
+LONG = [
+    "The Portville harbor board voted on Monday to raise ferry fares by 6 percent from June, saying the extra money "
+    "will pay for two new vessels. Board chair Denise Okafor said the fleet could not wait another winter, and that "
+    "the rise was the smallest that would cover the loan for the hulls.",
+    "Commuters who cross the bay every day will pay about $1.10 more per week, according to figures the harbor staff "
+    "presented at the meeting. Season tickets rise by the same share, and the board kept the discount for riders "
+    "who travel before seven in the morning.",
+    "Okafor's staff said the oldest ferry in the fleet is now 41 years old and spent more than 60 days out of "
+    "service last year, most of them waiting for engine parts. Two crossings a day were cancelled for a month in "
+    "the autumn, and the harbor paid for buses around the bay.",
+    "A group of harbor residents asked the board to freeze ferry fares for students and pensioners. The board "
+    "agreed to study the idea and said it would publish the cost of such a freeze before the fares rise in June, "
+    "so that riders can see what it would mean.",
+    "The new ferries are due to enter service in 2026, once the shipyard in Marlow finishes the hulls and the "
+    "engines are tested on the bay. The board said the old vessels will be sold, and that the money will go "
+    "towards the loan rather than to lower fares.",
+]
+
+
+def _scores(paras: list[str], title: str, rules):
+    from cleaners.boilerplate import offtopic_scores
+
+    lines = "\n\n".join(paras).split("\n")
+    return {lines[s.lines[0]]: s for s in offtopic_scores(lines, title, rules)}
+
+
+def test_a_possessive_meets_its_name(rules):
+    # "Okafor's" in the third paragraph is the board chair of the first: it
+    # must count as shared (it used to become "okafor'" and look new).
+    score = _scores(LONG, LONG_TITLE, rules)[LONG[2]]
+    assert score.anchor == rules.common_zipf  # a name shared: the strongest tie
+
+
+def test_a_name_written_with_an_ampersand_is_a_word(rules):
+    # "H&M", "M&S", "AT&T": the firm a business story is about; split at the
+    # "&" it was two letters, too short to count, and the story's subject
+    # was invisible.
+    paras = [p.replace("the harbor paid", "H&M paid") for p in LONG]
+    score = _scores(paras, "H&M opens its first store on the island", rules)[paras[2]]
+    assert score.title_words == 1
+
+
+def test_paragraph_sharing_only_everyday_words_is_offtopic(rules):
+    # Shares "week", "winter", "money" and such by chance (more than the
+    # main limit allows), but no name, no place, nothing of the story.
+    insert = ("The band's third album sold more than 80,000 copies in its first week, the label said, and the money "
+              "will fund a tour of stadiums this winter. Critics praised the singer's voice on the slower songs but "
+              "found the production crowded, and radio stations have played the first single every morning since "
+              "March.")
+    text = "\n\n".join(LONG[:2] + [insert] + LONG[2:])
+    res = strip_boilerplate(text, title=LONG_TITLE, rules=rules)
+    assert [e.text for e in res.edits if e.reason == "offtopic"] == [insert]
+    assert all(p in res.text for p in LONG)
+
+
+def test_paragraph_that_names_the_story_stays(rules):
+    # Little in common with the rest of the article, but it names the board
+    # chair and carries on from the paragraph before it.
+    aside = ("Okafor, who grew up on the island and still takes the early boat most days, said she had heard from "
+             "dozens of riders since the plan was first published, and that she understood their worry about "
+             "paying more for a crossing that is often late.")
+    text = "\n\n".join(LONG[:1] + [aside] + LONG[1:])
+    res = strip_boilerplate(text, title=LONG_TITLE, rules=rules)
+    assert aside in res.text and not [e for e in res.edits if e.reason == "offtopic"]
+
+
+def test_one_sentence_insert_sharing_nothing_goes_but_a_short_genuine_one_stays(rules):
+    insert = "Telescope makers reported record orders for amateur astronomy gear."
+    short = "The harbor board meets again in April to set the summer timetable."
+    text = "\n\n".join(LONG[:2] + [insert] + LONG[2:4] + [short] + LONG[4:])
+    res = strip_boilerplate(text, title=LONG_TITLE, rules=rules)
+    assert [e.text for e in res.edits if e.reason == "offtopic"] == [insert]
+    assert short in res.text
+
+
+def test_the_lead_is_never_judged(rules):
+    # A column that opens with an anecdote: the lead says what the piece is
+    # about, there is nothing to judge it against.
+    lead = ("The market, a retired minister once said, has no morality; traders who heard him laughed, and then went "
+            "back to their screens. Nobody in the room remembers what the shares did that afternoon, but everyone "
+            "remembers the line, and it is quoted in every speech about money.")
+    res = strip_boilerplate("\n\n".join([lead] + LONG[1:]), title=LONG_TITLE, rules=rules)
+    assert lead in res.text
+
+
+def test_long_insert_in_long_web_style_article_goes_but_short_pieces_are_left_alone(rules):
+    # One-sentence paragraphs (web style): only a long paragraph of a long
+    # article that shares almost nothing is judged.
+    insert = ("Telescope makers reported record orders for amateur astronomy gear this winter, as clear skies and a "
+              "bright comet drew crowds to dark-sky parks across the region. Retailers said binoculars and tripods "
+              "sold out within days of the comet appearing on evening news bulletins.")
+    body = BODY + [
+        "Harbor staff said the timetable will not change when the new fares begin in June.",
+        "Riders can buy the discounted morning tickets from the machines on both piers.",
+        "The board will publish the full ferry budget on the harbor website next week.",
+        "Board members said the fare rise would be reviewed once both new vessels are in service.",
+    ]
+    long_article = body[:3] + [insert] + body[3:]
+    res = _clean("\n\n".join(long_article), rules)
+    assert [e.text for e in res.edits if e.reason == "offtopic"] == [insert]
+    short_article = BODY[:2] + [insert] + BODY[2:4]
+    res = _clean("\n\n".join(short_article), rules)
+    assert insert in res.text
 
 
 # ---------------------------------------------------------------- safety valve
