@@ -154,6 +154,14 @@ def _read_jsonl(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article 
         yield Rejected(f"{rel}:*", f"unreadable file: {exc}", rel), rel
 
 
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[Article | Rejected]:
     line_id = f"{rel}:{lineno}"
     if not raw.strip():
@@ -184,6 +192,12 @@ def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[A
         yield Rejected(doc_id, f"'text' is a {type(text).__name__}, not a string", rel, lineno, raw=line[:2000])
         return
     meta = {k: (str(obj[k]) if obj.get(k) is not None else None) for k in _FIELDS}
+    if "\\ud" in line or "\\uD" in line:  # JSON escapes of UTF-16 surrogates
+        for name, value in (("id", doc_id), ("text", text), *meta.items()):
+            if value and not _encodable(value):
+                # Half a surrogate pair is no character: no UTF-8 file can hold it.
+                yield Rejected(line_id, f"'{name}' holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)", rel, lineno, raw=line[:2000])
+                return
     art = Article(id=doc_id, text=text, **meta)
     if art.title is None:
         art.title = ""

@@ -100,3 +100,19 @@ def test_single_file_input(tmp_path):
 def test_missing_input_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="input not found"):
         scan(tmp_path / "nope")
+
+
+def test_unpaired_surrogate_escapes_are_quarantined_and_pairs_are_kept(tmp_path):
+    # "\ud83d\ude00" is one emoji written as a JSON surrogate pair; "\ud800"
+    # alone is half a character that no UTF-8 output file could hold.
+    lines = [
+        '{"id": "pair", "text": "Fans replied \\ud83d\\ude00 within minutes."}',
+        '{"id": "lone", "text": "A broken scraper wrote \\ud800 here."}',
+        '{"id": "lone-title", "title": "Bad \\uDC00 title", "text": "Body text."}',
+    ]
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_id = _by_id(_read(tmp_path))
+    assert isinstance(by_id["pair"], Article) and "\U0001F600" in by_id["pair"].text
+    assert "'text' holds an unpaired UTF-16 surrogate" in by_id["feed.jsonl:2"].detail
+    assert "'title' holds an unpaired UTF-16 surrogate" in by_id["feed.jsonl:3"].detail
+    assert len(by_id) == 3
