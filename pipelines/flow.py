@@ -18,12 +18,11 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -165,29 +164,6 @@ def _map(fn: Callable, argsets: Sequence[tuple], cfg: Config, label: str, progre
     return results
 
 
-def _ordered_pool_map(fn: Callable, argsets: Iterable[tuple], ahead: int = 4) -> Iterator[Any]:
-    """``fn(*args)`` for each argument tuple on the worker pool, results in
-    order, with a bounded number in flight (memory stays flat on a huge
-    file). If reading the arguments fails, the results already submitted are
-    still returned before the error is raised."""
-    pending: deque = deque()
-    it = iter(argsets)
-    while True:
-        try:
-            args = next(it)
-        except StopIteration:
-            break
-        except BaseException:
-            while pending:
-                yield pending.popleft().result()
-            raise
-        pending.append(_POOL.submit(fn, *args))
-        if len(pending) > ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
 # --------------------------------------------------------------------------
 # Tasks
 
@@ -231,10 +207,7 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
             if on_shard is not None:
                 on_shard(len(shards) - 1, str(path))
 
-    # On a large run the workers are up: they parse the JSON lines, this
-    # process keeps the order, the ids and the shards.
-    parse_map = partial(_ordered_pool_map, ahead=2 * _workers(cfg)) if _POOL is not None else None
-    for doc in read_documents(found, cfg.input.max_file_bytes, parse_map):
+    for doc in read_documents(found, cfg.input.max_file_bytes):
         counts["documents"] += 1
         if isinstance(doc, Rejected):
             chash = content_hash(doc.detail + doc.raw, doc.path)

@@ -21,10 +21,9 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cleaners.record import Article
 from cleaners.repair import UndecodableError, decode_bytes
@@ -94,33 +93,17 @@ def content_hash(text: str, title: str | None = None) -> str:
     return h.hexdigest()
 
 
-# A function like ``map(fn, argsets)`` (results in order) that may run ``fn``
-# elsewhere, e.g. on a process pool.
-ParseMap = Callable[[Callable[..., Any], Iterable[tuple]], Iterator[Any]]
-
-# JSON lines parsed per batch when parsing runs on a pool.
-BATCH_LINES = 500
-
-
-def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000,
-                   parse_map: ParseMap | None = None) -> Iterator[Article | Rejected]:
+def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> Iterator[Article | Rejected]:
     """Yield every document of every file, in a stable order.
 
     A record whose id was already used is quarantined under its
     ``<path>:<line>`` id, so that every input still appears exactly once.
-    ``parse_map``: decoding and parsing JSON lines (most of reading) is done
-    in batches through it; the documents and their order are the same.
     """
     seen: dict[str, str] = {}
     for f in scan_result.files:
         rel = _rel(f, scan_result.root)
-        if f.name.lower().endswith(TXT):
-            docs = _read_txt(f, rel, max_file_bytes)
-        elif parse_map is None:
-            docs = _read_jsonl(f, rel, max_file_bytes)
-        else:
-            docs = _read_jsonl_batched(f, rel, max_file_bytes, parse_map)
-        for doc, origin in docs:
+        reader = _read_txt if f.name.lower().endswith(TXT) else _read_jsonl
+        for doc, origin in reader(f, rel, max_file_bytes):
             if isinstance(doc, Article):
                 if doc.id in seen:
                     yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel)
@@ -177,38 +160,6 @@ def _encodable(s: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def parse_lines(rel: str, first_lineno: int, raws: list[bytes], max_bytes: int) -> list[tuple[Article | Rejected, str]]:
-    """Documents of consecutive JSON lines (a batch of :func:`_read_jsonl_batched`)."""
-    return [(doc, f"{rel}:{lineno}")
-            for lineno, raw in enumerate(raws, start=first_lineno)
-            for doc in _parse_line(raw, rel, lineno, max_bytes)]
-
-
-def _read_jsonl_batched(path: Path, rel: str, max_bytes: int, parse_map: ParseMap) -> Iterator[tuple[Article | Rejected, str]]:
-    failure: list[BaseException] = []
-
-    def batches() -> Iterator[tuple]:
-        opener = gzip.open if path.name.lower().endswith(".gz") else open
-        raws: list[bytes] = []
-        first = 1
-        try:
-            with opener(path, "rb") as fh:
-                for lineno, raw in enumerate(fh, start=1):
-                    raws.append(raw)
-                    if len(raws) == BATCH_LINES:
-                        yield rel, first, raws, max_bytes
-                        raws, first = [], lineno + 1
-        except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-            failure.append(exc)
-        if raws:  # the lines read before a failure are documents too
-            yield rel, first, raws, max_bytes
-
-    for batch in parse_map(parse_lines, batches()):
-        yield from batch
-    if failure:
-        yield Rejected(f"{rel}:*", f"unreadable file: {failure[0]}", rel), rel
 
 
 def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[Article | Rejected]:

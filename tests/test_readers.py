@@ -116,34 +116,3 @@ def test_unpaired_surrogate_escapes_are_quarantined_and_pairs_are_kept(tmp_path)
     assert "'text' holds an unpaired UTF-16 surrogate" in by_id["feed.jsonl:2"].detail
     assert "'title' holds an unpaired UTF-16 surrogate" in by_id["feed.jsonl:3"].detail
     assert len(by_id) == 3
-
-
-def _in_order(fn, argsets):
-    return (fn(*args) for args in argsets)
-
-
-def _summary(docs):
-    return [(type(d).__name__, d.id, getattr(d, "detail", None), getattr(d, "text", None), getattr(d, "title", None))
-            for d in docs]
-
-
-def test_parsing_in_batches_gives_the_same_documents_in_the_same_order(tmp_path, monkeypatch):
-    """What the pool does on large runs (batches of lines parsed elsewhere),
-    here with tiny batches so that every kind of line sits at a batch edge."""
-    import pipelines.readers as readers
-
-    monkeypatch.setattr(readers, "BATCH_LINES", 3)
-    lines = [json.dumps({"id": f"n{i}", "title": f"T{i}", "text": f"Body {i}"}) for i in range(7)]
-    lines[2] = '{"id": "broken", "text": "unterminated'
-    lines[4] = ""
-    lines[5] = json.dumps({"id": "n0", "text": "same id again"})
-    (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "legacy.jsonl").write_bytes('{"id": "c1", "text": "Caf\xe9 cr\xe8me"}\n'.encode("cp1252"))
-    rows = b"".join(json.dumps({"id": f"z{i}", "text": f"Zipped {i}"}).encode() + b"\n" for i in range(40))
-    # Truncated: the lines before the break are documents, then the file is quarantined.
-    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(rows)[:-30])
-    plain = _summary(read_documents(scan(tmp_path)))
-    batched = _summary(read_documents(scan(tmp_path), parse_map=_in_order))
-    assert batched == plain
-    ids = [row[1] for row in plain]
-    assert "z0" in ids and "cut.jsonl.gz:*" in ids and "feed.jsonl:6" in ids and "c1" in ids
