@@ -13,6 +13,9 @@ the whole process tree (the CLI, its worker processes and Prefect's temporary
 server). On the same files, in the same run, it runs datatrove's MinHash
 deduplication (default ``MinhashConfig``, its own four pipeline stages, as
 many workers as cores) and prints newsclean's rate as a multiple of it.
+At ``--server-sizes`` it runs the command once more against a running
+Prefect server (``prefect server start``, as scheduled runs use), which
+spares it the temporary server's start and stop.
 
 Accuracy guards, same run: language identification on the
 lingua-langid-testdata sentences of the languages langdetect knows (newsclean's
@@ -235,8 +238,43 @@ def run_watched(cmd: list[str], env: dict | None = None, interval: float = 0.1) 
 # newsclean and datatrove on the same files
 
 
-def run_newsclean(corpus: Path, out: Path) -> dict:
-    env = dict(os.environ)
+def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
+    """A Prefect server of its own (``prefect server start``, fresh database),
+    as a scheduled deployment runs against; returns the process and its API URL."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"})
+    home.mkdir(parents=True, exist_ok=True)
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, api
+        except OSError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("prefect server did not start within 300 s")
+
+
+def run_newsclean(corpus: Path, out: Path, api_url: str | None = None) -> dict:
+    """``newsclean run`` as a user types it: with ``api_url`` against that
+    Prefect server, else in Prefect's embedded mode (a temporary server)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
     res = run_watched([str(BIN / "newsclean"), "run", "--input", str(corpus), "--output", str(out)], env=env)
     if res["returncode"] != 0:
         raise RuntimeError(f"newsclean run failed:\n{res['stderr'][-3000:]}")
@@ -415,14 +453,18 @@ def main() -> None:
     ap.add_argument("--skip-guards", action="store_true")
     ap.add_argument("--sentences-per-language", type=int, default=0, help="0 = all (~1,000)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--server-sizes", default="20000",
+                    help="sizes at which newsclean also runs against a running Prefect server (as a scheduled deployment does)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",") if x]
     dt_sizes = {int(x) for x in args.datatrove_sizes.split(",") if x}
+    srv_sizes = {int(x) for x in args.server_sizes.split(",") if x}
     if not BBC.exists():
         sys.exit(f"{BBC} is missing: the benchmark reads ../shared in place")
 
     tmp = Path(tempfile.mkdtemp(prefix="newsclean-throughput-"))
     results: dict = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}, "sizes": {}}
+    server = None
     try:
         for n in sizes:
             corpus = tmp / f"corpus-{n}"
@@ -435,6 +477,15 @@ def main() -> None:
             print(f"[{n:,}] newsclean: {row['articles_per_s']:,.0f} articles/s in the flow, "
                   f"{row['articles_per_s_process']:,.0f} with Prefect's start-up; peak RSS {_fmt_mb(nc['peak_rss']['tree'])}", flush=True)
             shutil.rmtree(tmp / f"out-{n}", ignore_errors=True)
+            if n in srv_sizes:
+                if server is None:
+                    server = start_prefect_server(tmp / "prefect-server")
+                ns = run_newsclean(corpus, tmp / f"out-{n}-server", api_url=server[1])
+                row["with_server"] = ns
+                row["articles_per_s_with_server"] = n / ns["process_wall"]
+                print(f"[{n:,}] newsclean against a running Prefect server: {row['articles_per_s_with_server']:,.0f} articles/s "
+                      f"for the whole command", flush=True)
+                shutil.rmtree(tmp / f"out-{n}-server", ignore_errors=True)
             if n in dt_sizes:
                 dt = run_datatrove(corpus, tmp / f"datatrove-{n}", args.workers)
                 row["datatrove"] = dt
@@ -448,6 +499,12 @@ def main() -> None:
             results["language"] = language_guard(args.workers, args.sentences_per_language or None)
             results["repair"] = repair_guard()
     finally:
+        if server is not None:
+            server[0].terminate()
+            try:
+                server[0].wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server[0].kill()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     results["machine"]["load_after"] = os.getloadavg()
@@ -458,18 +515,22 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
-    print("\nThroughput (2 cores; flow wall = Prefect flow start to report written; process = the whole `newsclean run`)")
+    print("\nThroughput (2 cores; flow wall = Prefect flow start to report written; process = the whole `newsclean run` "
+          "in Prefect's embedded mode; +server = the whole command against a running Prefect server)")
     print(f"{'articles':>9} {'MB':>6} {'art/s flow':>10} {'MB/s':>6} {'art/s proc':>10} {'datatrove art/s':>15} {'ratio':>6} "
-          f"{'ratio proc':>10} {'peak RSS tree':>13} {'main':>7} {'worker':>7}")
+          f"{'ratio proc':>10} {'art/s +server':>13} {'ratio':>6} {'peak RSS tree':>13} {'main':>7} {'worker':>7}")
     base = None
     for n, row in r["sizes"].items():
         nc = row["newsclean"]
         dt = f"{row['datatrove_articles_per_s']:,.0f}" if "datatrove" in row else "-"
         ratio = f"{row['ratio_vs_datatrove']:.1f}x" if "datatrove" in row else "-"
         ratio_proc = f"{row['articles_per_s_process'] / row['datatrove_articles_per_s']:.1f}x" if "datatrove" in row else "-"
+        srv = f"{row['articles_per_s_with_server']:,.0f}" if "with_server" in row else "-"
+        ratio_srv = (f"{row['articles_per_s_with_server'] / row['datatrove_articles_per_s']:.1f}x"
+                     if "with_server" in row and "datatrove" in row else "-")
         pk = nc["peak_rss"]
         print(f"{int(n):>9,} {row['corpus']['bytes'] / 2**20:>6,.0f} {row['articles_per_s']:>10,.0f} {row['mb_per_s']:>6.1f} "
-              f"{row['articles_per_s_process']:>10,.0f} {dt:>15} {ratio:>6} {ratio_proc:>10} {_fmt_mb(pk['tree']):>13} "
+              f"{row['articles_per_s_process']:>10,.0f} {dt:>15} {ratio:>6} {ratio_proc:>10} {srv:>13} {ratio_srv:>6} {_fmt_mb(pk['tree']):>13} "
               f"{pk['main'] / 2**20:>6,.0f}M {pk['workers'] / 2**20:>6,.0f}M")
         base = base or row["articles_per_s"]
     if len(r["sizes"]) > 1:
