@@ -33,11 +33,14 @@ a tokenisation pass measured in the same run.
     make bench-boilerplate                                 # installs the bench extra, runs everything
     .venv/bin/python benchmarks/boilerplate.py            # everything
     .venv/bin/python benchmarks/boilerplate.py --only aeb --inputs trafilatura
+    .venv/bin/python benchmarks/boilerplate.py --only ablate --inputs trafilatura   # what each part costs
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import gzip
 import hashlib
 import html
@@ -56,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from cleaners.boilerplate import SourceLineStats  # noqa: E402
 from cleaners.record import Article  # noqa: E402
-from pipelines.config import load_config  # noqa: E402
+from pipelines.config import Config, load_config  # noqa: E402
 from pipelines.stages import clean_shard, learn_shard  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -327,13 +330,13 @@ def speed_bench(n: int = 2000) -> dict:
 # ---------------------------------------------------------------- cleaning
 
 
-def clean(records: list[dict], config: Path | None = None) -> dict[str, str]:
+def clean(records: list[dict], config: Path | None = None, cfg: Config | None = None) -> dict[str, str]:
     """Run newsclean's learn and clean passes over ``records`` (one shard, as
     the flow does for a small run) and return id -> cleaned text ("" for a
-    page the chain dropped)."""
+    page the chain dropped). ``cfg`` replaces the configuration file."""
     # What users run, less the two stages that would hide pages from the
     # score: the length gate and dedup (pages here are distinct anyway).
-    cfg = load_config(config).with_overrides(quality={"min_words": 0}, dedup={"enabled": False})
+    cfg = (cfg or load_config(config)).with_overrides(quality={"min_words": 0}, dedup={"enabled": False})
     with tempfile.TemporaryDirectory() as tmp:
         shard = Path(tmp) / "shard.jsonl"
         with open(shard, "w", encoding="utf-8") as fh:
@@ -374,6 +377,46 @@ def score(pages: dict[str, dict], before: dict[str, str], after: dict[str, str])
     return res
 
 
+def without(cfg: Config, part: str) -> Config:
+    """``cfg`` with one part of the cleaning switched off: the rules of one
+    reason code, or "learned", "offtopic" or "page" (whole-page trimming)."""
+    if part == "learned":
+        return cfg.with_overrides(boilerplate={"learn": False})
+    if part == "offtopic":
+        return cfg.with_overrides(boilerplate={"offtopic_max_shared": False})
+    rules = copy.deepcopy(cfg.rules)
+    if part == "page":
+        rules["page"] = {**rules.get("page", {}), "enabled": False}
+    else:
+        for kind in ("line", "section_end", "prefix", "suffix"):
+            rules[kind] = [r for r in rules.get(kind, []) if r["reason"] != part]
+        for section in rules.get("sites", {}).values():
+            for kind in ("line", "section_end", "prefix", "suffix"):
+                section[kind] = [r for r in section.get(kind, []) if r["reason"] != part]
+    return dataclasses.replace(cfg, rules=rules)
+
+
+def ablation(name: str, config: Path | None) -> dict:
+    """What each part of the cleaning costs and gains on one extractor's
+    output: F1 and recall with that part alone switched off, per half. For
+    reading only; thresholds are tuned on half A."""
+    pages = aeb_pages()
+    texts = aeb_output(name)
+    recs = [{"id": p, "text": texts.get(p, ""), "title": pages[p]["title"], "url": pages[p]["url"],
+             "source": host(pages[p]["url"])} for p in sorted(pages)]
+    base = load_config(config)
+    reasons = sorted({r["reason"] for kind in ("line", "section_end", "prefix", "suffix") for r in base.rules.get(kind, [])})
+    out = {}
+    print(f"ablation of aeb/{name}: F1 / recall after cleaning with one part switched off")
+    for part in ["(none)", *reasons, "learned", "offtopic", "page"]:
+        cfg = base if part == "(none)" else without(base, part)
+        r = score(pages, texts, clean(recs, cfg=cfg))
+        out[part] = {h: r[h]["after"] for h in ("A", "B")}
+        print(f"  without {part:<18} A  F1 {r['A']['after']['f1']:.4f}  R {r['A']['after']['r']:.4f}   "
+              f"B  F1 {r['B']['after']['f1']:.4f}  R {r['B']['after']['r']:.4f}", flush=True)
+    return out
+
+
 def run(only: str | None, inputs: list[str] | None, config: Path | None) -> dict:
     results: dict = {"config": str(config or "configs/default.toml"), "inputs": {}}
     if only in (None, "speed"):
@@ -381,6 +424,8 @@ def run(only: str | None, inputs: list[str] | None, config: Path | None) -> dict
     if only in (None, "offtopic"):
         results["offtopic"] = offtopic_bench()
         results["offtopic_dev"] = offtopic_dev()
+    if only == "ablate":
+        results["ablation"] = {name: ablation(name, config) for name in inputs or ("trafilatura",)}
     if only in (None, "aeb"):
         pages = aeb_pages()
         for name in inputs or AEB_INPUTS:
@@ -424,7 +469,8 @@ def _print_row(name: str, r: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("aeb", "wcxb", "offtopic", "speed"), help="run one part")
+    ap.add_argument("--only", choices=("aeb", "wcxb", "offtopic", "speed", "ablate"),
+                    help="run one part (ablate: aeb F1 with each rule reason, learning, off-topic or page trimming switched off)")
     ap.add_argument("--inputs", nargs="*", help="restrict to these inputs (extractor names)")
     ap.add_argument("--config", type=Path, default=None, help="run configuration (default: configs/default.toml)")
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default: benchmarks/results/boilerplate[-PART].json)")
