@@ -78,6 +78,11 @@ def start_workers(cfg: Config, input_bytes: int | None = None) -> None:
     # forkserver: the parent runs Prefect's threads, which fork() would copy
     # in an undefined state.
     ctx = multiprocessing.get_context("forkserver")
+    # The fork server loads the models once and every worker inherits them
+    # (pipelines/preload.py); it reads the configuration from the
+    # environment it starts with.
+    os.environ["NEWSCLEAN_PRELOAD_CONFIG"] = cfg.path
+    ctx.set_forkserver_preload(["pipelines.preload"])
     _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up, initargs=(cfg,))
     for _ in range(workers):  # the pool spawns its processes on first use
         _POOL.submit(_noop)

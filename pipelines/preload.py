@@ -1,0 +1,22 @@
+"""Imported once by the worker pool's fork server, before it forks a worker.
+
+What is loaded here (language models, word frequencies, compiled rules) is
+inherited by every worker instead of each loading its own copy: about 3 s of
+CPU per worker that would otherwise compete, on a two-core machine, with
+Prefect's temporary server starting up. The run's configuration comes from
+``NEWSCLEAN_PRELOAD_CONFIG`` (set by :func:`pipelines.flow.start_workers`).
+A failure here costs nothing but the sharing: each worker's own warm-up then
+loads what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from pipelines.config import load_config
+    from pipelines.stages import warm_up
+
+    warm_up(load_config(os.environ.get("NEWSCLEAN_PRELOAD_CONFIG") or None))
+except Exception:  # noqa: BLE001 - see the module docstring
+    pass
