@@ -19,13 +19,13 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
