@@ -107,6 +107,15 @@ def read_shard(path: str | Path) -> list[tuple[Article, str, bool]]:
     return out
 
 
+def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]]) -> float:
+    """Stage 1 on every article of a shard not already prepared; seconds."""
+    t0 = time.perf_counter()
+    for art, _, prepared in docs:
+        if not prepared:
+            chain.prepare(art)
+    return time.perf_counter() - t0
+
+
 def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, float]:
     """Pass 1: repair every article of the shard and count its lines per
     source (run on a sample of shards, see ``learn_sample_articles``).
@@ -119,11 +128,7 @@ def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, float]:
     chain = _chain(cfg)
     stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
     docs = read_shard(path)
-    t0 = time.perf_counter()
-    for art, _, prepared in docs:
-        if not prepared:
-            chain.prepare(art)
-    repair = time.perf_counter() - t0
+    repair = _prepare(chain, docs)
     for art, _, _ in docs:
         stats.observe(art.source, art.text.split("\n"))
     _write_lines(path, [dumps({"article": art.to_dict(), "hash": chash, "prepared": True}) for art, chash, _ in docs])
@@ -151,10 +156,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     # Each stage runs over the whole shard before the next: a stage's tables
     # (rules, word frequencies, the 40 MB language model) stay in the CPU
     # cache from one article to the next instead of evicting each other.
-    t0 = clock()
-    for art, _, prepared in docs:
-        if not prepared:
-            chain.prepare(art)
+    t["repair"] += _prepare(chain, docs)
     befores = [art.text for art, _, _ in docs]
     t1 = clock()
     for art, _, _ in docs:
@@ -163,7 +165,6 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     for art, _, _ in docs:
         chain.identify(art)
     t3 = clock()
-    t["repair"] += t1 - t0
     t["boilerplate"] += t2 - t1
     t["language"] += t3 - t2
     reasons = [chain.decide(art) for art, _, _ in docs]
