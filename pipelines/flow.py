@@ -64,16 +64,17 @@ def _noop() -> None:
     return None
 
 
-def start_workers(cfg: Config, input_bytes: int | None = None) -> None:
-    """Start the worker processes now if the run will use them: always for
-    more than one shard's worth of input (``input_bytes``), or unconditionally
-    when ``input_bytes`` is None. Each worker warms up (see
-    :func:`pipelines.stages.warm_up`) while the caller goes on."""
+def start_workers(cfg: Config, input_path: str | None = None) -> None:
+    """Start the worker processes now if the run will use them: when the
+    input (``input_path``) holds more than one shard's worth of bytes, or
+    unconditionally when ``input_path`` is None. Each worker warms up (see
+    :func:`pipelines.stages.warm_up`) while the caller goes on. Cheap once
+    the pool runs: the input is only measured when there is none."""
     global _POOL
     workers = _workers(cfg)
     if _POOL is not None or cfg.run.executor != "processes" or workers <= 1:
         return
-    if input_bytes is not None and input_bytes < cfg.run.shard_size * _EARLY_START_BYTES_PER_SHARD:
+    if input_path is not None and _input_bytes(input_path) < cfg.run.shard_size * _EARLY_START_BYTES_PER_SHARD:
         return
     # forkserver: the parent runs Prefect's threads, which fork() would copy
     # in an undefined state.
@@ -265,12 +266,12 @@ class Learner:
         self.cfg = cfg
         self.want = max(1, -(-cfg.boilerplate.learn_sample_articles // cfg.run.shard_size))
         self.started: dict[int, Any] = {}  # shard index -> future
-        self.early = cfg.boilerplate.learn and cfg.run.executor == "processes" and _workers(cfg) > 1
 
     def shard_ready(self, index: int, path: str) -> None:
-        # Only on a pool the run already started: a one-shard run is cleaned
-        # in the main process, and starting workers for it costs more.
-        if self.early and _POOL is not None and index % learn_sample_step(index + 1, self.want) == 0:
+        # Only on a pool the run already started (so never for the "prefect"
+        # executor or one worker): a one-shard run is cleaned in the main
+        # process, and starting workers for it costs more.
+        if self.cfg.boilerplate.learn and _POOL is not None and index % learn_sample_step(index + 1, self.want) == 0:
             self.started[index] = _POOL.submit(learn_shard, path, self.cfg)
 
     def results(self, shards: list[str], progress=None) -> tuple[list[int], list[tuple[SourceLineStats, float]]]:
@@ -496,7 +497,7 @@ def newsclean_flow(
     staging.mkdir(parents=True)
     timings: dict[str, float] = {}
 
-    start_workers(cfg, _input_bytes(str(input_path)))
+    start_workers(cfg, str(input_path))
     t = time.perf_counter()
     # quote(): Prefect walks every element of a task's arguments (twice) to
     # find upstream futures; over a 20,000-article run's dicts that walk cost
@@ -625,7 +626,7 @@ def run_newsclean(
     # load their models (about 3 s) while Prefect's temporary server, when
     # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
     # that server exactly as the flow would, and the flow then reuses it.
-    start_workers(cfg, _input_bytes(str(input_path)))
+    start_workers(cfg, str(input_path))
     if api_ready is not None:
         api_ready()
     from prefect.client.orchestration import get_client
