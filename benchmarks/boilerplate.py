@@ -57,7 +57,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cleaners.boilerplate import SourceLineStats  # noqa: E402
+from cleaners.boilerplate import KINDS, SourceLineStats  # noqa: E402
 from cleaners.record import Article  # noqa: E402
 from pipelines.config import Config, load_config  # noqa: E402
 from pipelines.stages import clean_shard, learn_shard  # noqa: E402
@@ -388,10 +388,10 @@ def without(cfg: Config, part: str) -> Config:
     if part == "page":
         rules["page"] = {**rules.get("page", {}), "enabled": False}
     else:
-        for kind in ("line", "section_end", "prefix", "suffix"):
+        for kind in KINDS:
             rules[kind] = [r for r in rules.get(kind, []) if r["reason"] != part]
         for section in rules.get("sites", {}).values():
-            for kind in ("line", "section_end", "prefix", "suffix"):
+            for kind in KINDS:
                 section[kind] = [r for r in section.get(kind, []) if r["reason"] != part]
     return dataclasses.replace(cfg, rules=rules)
 
@@ -405,7 +405,7 @@ def ablation(name: str, config: Path | None) -> dict:
     recs = [{"id": p, "text": texts.get(p, ""), "title": pages[p]["title"], "url": pages[p]["url"],
              "source": host(pages[p]["url"])} for p in sorted(pages)]
     base = load_config(config)
-    reasons = sorted({r["reason"] for kind in ("line", "section_end", "prefix", "suffix") for r in base.rules.get(kind, [])})
+    reasons = sorted({r["reason"] for kind in KINDS for r in base.rules.get(kind, [])})
     out = {}
     print(f"ablation of aeb/{name}: F1 / recall after cleaning with one part switched off")
     for part in ["(none)", *reasons, "learned", "offtopic", "page"]:

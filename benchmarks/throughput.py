@@ -51,6 +51,8 @@ BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(ROOT))
 
+from pipelines.runtime import ApiServer  # noqa: E402
+
 
 # --------------------------------------------------------------------------
 # The corpus: BBC originals plus syndicated copies.
@@ -238,11 +240,10 @@ def run_watched(cmd: list[str], env: dict | None = None, interval: float = 0.1) 
 # newsclean and datatrove on the same files
 
 
-def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
+def start_prefect_server(home: Path) -> ApiServer:
     """A Prefect server of its own (``prefect server start``, fresh database),
-    as a scheduled deployment runs against; returns the process and its API URL."""
+    as a scheduled deployment runs against, ready to use."""
     import socket
-    import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -253,20 +254,13 @@ def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
     log = open(home / "server.log", "w")
     proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, api
-        except OSError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("prefect server did not start within 300 s")
+    server = ApiServer(proc, f"http://127.0.0.1:{port}/api")
+    try:
+        server.wait(timeout=300)  # a fresh database migrates first
+    except RuntimeError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}: {(home / 'server.log').read_text()[-2000:]}") from exc
+    return server
 
 
 def run_newsclean(corpus: Path, out: Path, api_url: str | None = None) -> dict:
@@ -480,7 +474,7 @@ def main() -> None:
             if n in srv_sizes:
                 if server is None:
                     server = start_prefect_server(tmp / "prefect-server")
-                ns = run_newsclean(corpus, tmp / f"out-{n}-server", api_url=server[1])
+                ns = run_newsclean(corpus, tmp / f"out-{n}-server", api_url=server.url)
                 row["with_server"] = ns
                 row["articles_per_s_with_server"] = n / ns["process_wall"]
                 print(f"[{n:,}] newsclean against a running Prefect server: {row['articles_per_s_with_server']:,.0f} articles/s "
@@ -500,11 +494,7 @@ def main() -> None:
             results["repair"] = repair_guard()
     finally:
         if server is not None:
-            server[0].terminate()
-            try:
-                server[0].wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server[0].kill()
+            server.stop(timeout=20)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     results["machine"]["load_after"] = os.getloadavg()

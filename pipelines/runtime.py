@@ -120,11 +120,12 @@ class ApiServer:
         self.stop()
         raise RuntimeError(f"Prefect's API server did not answer within {timeout:.0f} s")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the server; kill it if it is still up after ``timeout``."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
