@@ -34,6 +34,7 @@ from typing import Any
 
 import regex
 
+from .reasons import check
 from .record import Edit
 
 FLAGS = regex.IGNORECASE | regex.UNICODE | regex.V0
@@ -57,7 +58,7 @@ class Rule:
         flags = FLAGS & ~regex.IGNORECASE if d.get("case_sensitive") else FLAGS
         return cls(
             kind=kind,
-            reason=d["reason"],
+            reason=check(d["reason"], "removal"),
             pattern=regex.compile(d["pattern"], flags),
             max_words=d.get("max_words"),
             where=d.get("where", "any"),

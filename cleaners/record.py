@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .reasons import CHANGE_REASONS
+
 
 @dataclass(slots=True)
 class Edit:
@@ -70,7 +72,3 @@ class Article:
     def removed_words(self) -> int:
         return sum(len(e.text.split()) for e in self.edits if e.reason not in CHANGE_REASONS)
 
-
-# Reason codes that record a change in place rather than a removal: they do
-# not count towards the share of an article that cleaning removed.
-CHANGE_REASONS = frozenset({"encoding", "mojibake", "markdown", "whitespace"})

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cleaners.record import CHANGE_REASONS
+from cleaners.reasons import CHANGE_REASONS
 
 _LINE = re.compile(r"^(in )?line (\d+)$")
 

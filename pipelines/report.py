@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from cleaners.reasons import CHANGE_REASONS, REASONS
+from cleaners.reasons import meaning as reason_meaning
+
 from .store import atomic_open, read_jsonl, write_json
 
 REPORT_SCHEMA_VERSION = 2
@@ -40,38 +43,6 @@ QUARANTINE_LISTED = 50
 SCATTER_POINTS = 2000
 TREND_SOURCES = 8
 EXAMPLES = 5
-
-# Edit reasons that change text in place rather than remove it (they do not
-# count as boilerplate).
-CHANGE_REASONS = frozenset({"encoding", "mojibake", "markdown", "whitespace"})
-
-DROP_REASONS = {
-    "duplicate": "a copy or near-copy of a kept article, listed in that article's duplicates",
-    "language": "in a language the configuration does not keep",
-    "too_short": "too few words left after cleaning to be an article",
-    "empty": "no text at all, or none left after cleaning",
-    "quarantined": "could not be read: empty or undecodable file, broken JSON, record without text",
-}
-
-EDIT_REASONS = {
-    "footer": "site footer, copyright line",
-    "related": "related-article links and teasers",
-    "share": "share/follow prompts",
-    "byline": "author byline",
-    "dateline": "dateline (place and date before the story)",
-    "photo_credit": "photo credit or caption",
-    "trailer": "trailer such as 'Original url:'",
-    "tweet_attribution": "attribution line of an embedded post",
-    "url": "bare link line",
-    "counter": "view/comment counters",
-    "advertisement": "advertisement",
-    "cookie": "cookie notice",
-    "learned": "line repeated across many articles of the same source",
-    "offtopic": "paragraph unrelated to the article (spliced-in insert)",
-    "title": "title repeated in the body",
-    "end_mark": "end-of-article mark",
-    "comments": "reader comments section",
-}
 
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
@@ -793,7 +764,7 @@ def _render(f: dict[str, Any]) -> str:
     if f["drop_reasons"]:
         body = [_figure("drop-reasons", chart_drops(ch, f))]
         body.append(_table(["reason", "articles", "meaning"],
-                           [[f"<code>{_e(r)}</code>", f"{n:,}", _e(DROP_REASONS.get(r, ""))] for r, n in f["drop_reasons"].items()], {1}))
+                           [[f"<code>{_e(r)}</code>", f"{n:,}", _e(reason_meaning(r))] for r, n in f["drop_reasons"].items()], {1}))
         if f["quarantined"]:
             body.append("<h3>Quarantined input</h3>")
             body.append(_table(["input", "why it could not be read"],
@@ -819,7 +790,7 @@ def _render(f: dict[str, Any]) -> str:
                            [[_e(x["source"]), f"{x['words_before']:,}", f"{x['words_removed']:,}", _pct(x["boilerplate_share"]), f"{x['kept']:,}",
                              " ".join(f"<span class='pill'>{_e(r)} {n}</span>" for r, n in list(x["removals"].items())[:4])]
                             for x in srcs], {1, 2, 3, 4}))
-        legend = ", ".join(f"<code>{_e(k)}</code> {_e(v)}" for k, v in EDIT_REASONS.items()
+        legend = ", ".join(f"<code>{_e(k)}</code> {_e(v)}" for k, v in ((c, r.meaning) for c, r in REASONS.items() if r.kind == "removal")
                            if any(k in x["removals"] for x in srcs))
         body.append(f"<details><summary>What the reason codes mean</summary><p>{legend}.</p></details>")
         sections.append(("boilerplate", "Boilerplate per source",

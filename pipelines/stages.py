@@ -22,7 +22,8 @@ from cleaners.boilerplate import SourceLineStats
 from cleaners.chain import Chain
 from cleaners.dedup import Signer, fingerprint
 from cleaners.gates import word_count
-from cleaners.record import CHANGE_REASONS, Article
+from cleaners.reasons import CHANGE_REASONS
+from cleaners.record import Article
 
 from .config import Config
 from .store import atomic_open, dumps, save_npy
