@@ -144,6 +144,8 @@ def wcxb_pages() -> dict[str, dict]:
         d = json.loads(gzip.open(f, "rt", encoding="utf-8").read())
         gt = d["ground_truth"]
         pid = f.name.split(".")[0]
+        if not gt.get("main_content"):
+            continue  # one page ships no gold main text: nothing to score against
         pages[pid] = {"gold": gt["main_content"], "url": d.get("url", ""), "keep": gt.get("with", []),
                       "remove": gt.get("without", [])}
     return pages
