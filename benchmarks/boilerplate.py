@@ -306,7 +306,7 @@ def speed_bench(n: int = 2000) -> dict:
 
     cfg = load_config(None)
     rules = cfg.ruleset()
-    word_zipf(rules.frequency_languages, rules.rare_zipf)  # loaded once per process, not per article
+    word_zipf(rules.offtopic.frequency_languages, rules.offtopic.rare_zipf)  # loaded once per process, not per article
     rows = [json.loads(line) for line in open(BBC, encoding="utf-8")][:n]
     texts = [(repair_text(r["text"])[0], r["title"]) for r in rows]
     token = re.compile(r"\w+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .boilerplate import RuleSet, strip_boilerplate, word_zipf
+from .boilerplate import DEFAULT_STEPS, Boilerplate, RuleSet
 from .gates import gate
 from .language import detect_language
 from .language import warm_up as load_language_models
@@ -40,21 +40,28 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
 class Chain:
     rules: RuleSet
     max_title_words: int = 30
+    steps: tuple[str, ...] = DEFAULT_STEPS
     offtopic_max_shared: float | None = 0.14
-    max_removed_share: float | None = 0.8
+    # The block classifier step (cleaners.boilerplate.classifier), when
+    # ``steps`` names it.
+    classifier: object | None = None
     prefix_chars: int = 500
     fast_prefix_chars: int = 300
     # Trust the fast language guess at this probability; None: langdetect only.
     fast_language_prob: float | None = 0.9
     keep_languages: tuple[str, ...] = ()
     min_words: int | None = 50
+    max_furniture_share: float | None = 0.8
+    min_sentences: int = 2
+
+    def __post_init__(self) -> None:
+        self.boilerplate = Boilerplate(self.rules, self.steps, self.offtopic_max_shared, self.classifier)
 
     def warm_up(self) -> None:
         """Load what the first article would otherwise wait for: word
-        frequencies for the off-topic check (about 0.7 s) and the language
-        models (about 2 s)."""
-        if self.offtopic_max_shared is not None:
-            word_zipf(self.rules.frequency_languages, self.rules.rare_zipf)
+        frequencies for the off-topic check (about 0.7 s), the classifier's
+        model and the language models (about 2 s)."""
+        self.boilerplate.warm_up()
         load_language_models(fast=self.fast_language_prob is not None)
 
     def prepare(self, art: Article) -> None:
@@ -72,18 +79,9 @@ class Chain:
     def strip(self, art: Article, learned: frozenset[str] = frozenset()) -> None:
         """Stage 2: remove boilerplate (``learned``: line keys learned for the
         article's source)."""
-        result = strip_boilerplate(
-            art.text,
-            title=art.title,
-            source=art.source,
-            rules=self.rules,
-            learned=learned,
-            offtopic_threshold=self.offtopic_max_shared,
-            max_removed_share=self.max_removed_share,
-        )
+        result = self.boilerplate.strip(art.text, art.title, art.source, learned)
         art.text = result.text
         art.edits.extend(result.edits)
-        art.flags.extend(result.flags)
 
     def identify(self, art: Article) -> None:
         """Stage 3: the language of the cleaned text."""
@@ -94,7 +92,8 @@ class Chain:
 
     def decide(self, art: Article) -> str | None:
         """Stage 4: a drop reason, or None to keep the article."""
-        return gate(art, min_words=self.min_words, languages=self.keep_languages)
+        return gate(art, min_words=self.min_words, languages=self.keep_languages,
+                    max_furniture_share=self.max_furniture_share, min_sentences=self.min_sentences)
 
     def finish(self, art: Article, learned: frozenset[str] = frozenset()) -> str | None:
         """Stages 2-4 on one prepared article; return a drop reason or None.

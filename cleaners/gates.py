@@ -1,14 +1,17 @@
 """Stage 4, decisions: turn scores into keep / drop with a reason code.
 
-Scores (language probability, word counts) are computed by the stages that
-know how; the thresholds live in the run configuration. Keeping the two apart
-means a threshold can be changed and the report re-read without recomputing.
+Scores (language probability, word counts, what cleaning removed) are
+computed by the stages that know how; the thresholds live in the run
+configuration. Keeping the two apart means a threshold can be changed and
+the report re-read without recomputing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
+from .reasons import CHANGE_REASONS
 from .record import Article
 
 
@@ -16,21 +19,61 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+# A sentence line: enough words to be prose, ending as a sentence ends.
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’'»)\]]\s*$")
+SENTENCE_WORDS = 10
+
+
+def is_prose(line: str) -> bool:
+    """A line that reads as prose: at least ``SENTENCE_WORDS`` words, ending
+    as a sentence ends."""
+    return len(line.split()) >= SENTENCE_WORDS and bool(_SENTENCE_END.search(line))
+
+
+def sentence_lines(text: str) -> int:
+    """Lines of ``text`` that read as prose (:func:`is_prose`)."""
+    return sum(map(is_prose, text.split("\n")))
+
+
+def furniture_share(article: Article) -> float:
+    """Share of the article's words that boilerplate removal took, page
+    trimming aside (what lay outside a whole page's article block was never
+    the article)."""
+    removed = sum(len(e.text.split()) for e in article.edits if e.reason not in CHANGE_REASONS and e.reason != "page")
+    total = removed + word_count(article.text)
+    return removed / total if total else 0.0
+
+
+def is_no_article(article: Article, max_share: float | None, min_sentences: int) -> bool:
+    """A page that was mostly furniture (more than ``max_share`` of its words
+    removed) and whose remains are not an article: fewer than
+    ``min_sentences`` lines of prose. A gallery of captions, a page of
+    widgets. One whose remains still read as an article keeps them."""
+    if max_share is None or furniture_share(article) <= max_share:
+        return False
+    return sentence_lines(article.text) < min_sentences
+
+
 def gate(
     article: Article,
     *,
     min_words: int | None = 50,
     languages: Collection[str] | None = None,
+    max_furniture_share: float | None = 0.8,
+    min_sentences: int = 2,
 ) -> str | None:
     """The reason to drop ``article``, or ``None`` to keep it.
 
     ``languages``: codes to keep (``None`` or empty keeps all).
     ``min_words``: fewer words left after cleaning is not an article
     (a stub, a live-blog placeholder, a page that was all boilerplate).
+    ``max_furniture_share`` / ``min_sentences``: see :func:`is_no_article`.
     """
     words = word_count(article.text)
     if words == 0:
         return "empty"
+    if is_no_article(article, max_furniture_share, min_sentences):
+        return "no_article"
     if languages and article.language not in languages:
         return "language"
     if min_words is not None and words < min_words:

@@ -25,16 +25,21 @@ class Edit:
     reason: str
     text: str
     detail: str = ""
+    # The score behind a scored decision (the block classifier's probability
+    # that the block is furniture); None for a rule's removal.
+    score: float | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        d = {"reason": self.reason, "text": self.text}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"reason": self.reason, "text": self.text}
         if self.detail:
             d["detail"] = self.detail
+        if self.score is not None:
+            d["score"] = self.score
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Edit":
-        return cls(reason=d["reason"], text=d.get("text", ""), detail=d.get("detail", ""))
+        return cls(reason=d["reason"], text=d.get("text", ""), detail=d.get("detail", ""), score=d.get("score"))
 
 
 @dataclass(slots=True)
@@ -49,7 +54,7 @@ class Article:
     language_prob: float | None = None
     edits: list[Edit] = field(default_factory=list)
     # Flags are facts about the article worth reporting that are not edits,
-    # e.g. "kept_whole" when the safety valve refused to gut it.
+    # e.g. "encoding:cp1252" for bytes decoded by detection.
     flags: list[str] = field(default_factory=list)
     # Size of the text as read (after decoding), to report before/after.
     raw_chars: int = 0

@@ -40,8 +40,8 @@ class BoilerplateSettings:
     learn_min_articles: int = 3
     learn_min_share: float = 0.2
     learn_sample_articles: int = 20000
+    steps: tuple[str, ...] = ("sections", "page", "rules", "learned", "lead", "offtopic")
     offtopic_max_shared: float | bool = 0.14
-    max_removed_share: float | bool = 0.8
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class LanguageSettings:
 @dataclass(frozen=True)
 class QualitySettings:
     min_words: int = 50
+    max_furniture_share: float | bool = 0.8
+    min_sentences: int = 2
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,6 @@ def render(exp: Explanation, width: int | None = None) -> None:
     console.print(f"[bold]{exp.id}[/bold]  {exp.status}" + (f"  ({exp.detail})" if exp.detail else ""))
     if art:
         console.print(f"source: {art.get('source') or '-'}   language: {art.get('language') or '-'}   title: {art.get('title') or '-'}")
-        if "kept_whole" in art.get("flags", []):
-            console.print("[yellow]kept whole[/yellow]: cleaning would have removed too much of it (safety valve)")
     if exp.rows:
         table = Table(show_lines=False, expand=True)
         table.add_column("reason", style="red", no_wrap=True)

@@ -574,7 +574,6 @@ def newsclean_flow(
             for (s, r, line), n in sorted(stats.removed_lines.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.report.top_removed_lines * 5]
         ],
         "languages": dict(stats.languages.most_common()),
-        "kept_whole": sorted(stats.kept_whole),
         "replaced_canonicals": written["replaced"],
         "examples": stats.examples,
         "added": {"kept": added_kept, "duplicates": [

@@ -94,7 +94,6 @@ def figures(out: str | Path) -> dict[str, Any]:
     exact = 0
     before_len: list[int] = []
     after_len: list[int] = []
-    kept_whole: list[str] = []
     for a in read_jsonl(out / "articles.jsonl"):
         kept += 1
         lang = a.get("language") or "und"
@@ -114,8 +113,6 @@ def figures(out: str | Path) -> dict[str, Any]:
             del largest[LARGEST_CLUSTERS:]
         before_len.append(int(a.get("raw_chars") or 0))
         after_len.append(len(a.get("text") or ""))
-        if "kept_whole" in (a.get("flags") or []):
-            kept_whole.append(a["id"])
 
     drops: Counter = Counter()
     quarantined: list[dict] = []
@@ -232,7 +229,6 @@ def figures(out: str | Path) -> dict[str, Any]:
                           "after": np.histogram(a_arr, len_edges)[0].tolist()},
             "sample": [[int(b), int(a)] for b, a in zip(b_arr[::step], a_arr[::step])],
         },
-        "kept_whole": kept_whole,
         "examples": examples,
         "runs": run_rows,
         "trends": {"jumps": _jumps(run_rows)},
@@ -742,9 +738,6 @@ def _render(f: dict[str, Any]) -> str:
     if s["quarantined"]:
         alerts.append(f"<div class='alert'><b>{s['quarantined']:,}</b> input document(s) could not be read and were quarantined; "
                       "<a href='#drops'>see which and why</a>.</div>")
-    if f["kept_whole"]:
-        alerts.append(f"<div class='note'><b>{len(f['kept_whole']):,}</b> article(s) were kept whole because cleaning would have "
-                      f"removed most of their text (a safety valve): {', '.join(_e(i) for i in f['kept_whole'][:10])}.</div>")
 
     # --- funnel
     if s["documents"]:

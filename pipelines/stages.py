@@ -21,7 +21,7 @@ import numpy as np
 from cleaners.boilerplate import SourceLineStats
 from cleaners.chain import Chain
 from cleaners.dedup import Signer, fingerprint
-from cleaners.gates import word_count
+from cleaners.gates import furniture_share, sentence_lines, word_count
 from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
 
@@ -45,7 +45,6 @@ class ShardStats:
     words_removed: Counter = field(default_factory=Counter)  # source -> words
     removed_lines: Counter = field(default_factory=Counter)  # (source, reason, line) -> count
     languages: Counter = field(default_factory=Counter)
-    kept_whole: list = field(default_factory=list)
     timings: Counter = field(default_factory=Counter)  # stage -> seconds
     examples: list = field(default_factory=list)
 
@@ -56,7 +55,6 @@ class ShardStats:
             getattr(self, name).update(getattr(other, name))
         for src, reasons in other.edits_by_source.items():
             self.edits_by_source.setdefault(src, Counter()).update(reasons)
-        self.kept_whole.extend(other.kept_whole)
         self.examples = sorted(self.examples + other.examples, key=lambda e: (-e["removed_words"], e["id"]))[:max_examples]
 
 
@@ -72,17 +70,19 @@ def _chain(cfg: Config) -> Chain:
 
 
 def _build_chain(cfg: Config) -> Chain:
-    b = cfg.boilerplate
+    b, q = cfg.boilerplate, cfg.quality
     return Chain(
         rules=cfg.ruleset(),
         max_title_words=cfg.input.max_title_words,
+        steps=tuple(b.steps),
         offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
-        max_removed_share=None if b.max_removed_share is False else float(b.max_removed_share),
         prefix_chars=cfg.language.prefix_chars,
         fast_prefix_chars=cfg.language.fast_prefix_chars,
         fast_language_prob=None if cfg.language.fast_min_prob is False else float(cfg.language.fast_min_prob),
         keep_languages=tuple(cfg.language.keep),
-        min_words=cfg.quality.min_words,
+        min_words=q.min_words,
+        max_furniture_share=None if q.max_furniture_share is False else float(q.max_furniture_share),
+        min_sentences=q.min_sentences,
     )
 
 
@@ -210,6 +210,9 @@ def _detail(art: Article, reason: str, cfg: Config) -> str:
         return f"{art.language} (p={art.language_prob}); keeping {', '.join(cfg.language.keep)}"
     if reason == "too_short":
         return f"{word_count(art.text)} words after cleaning < {cfg.quality.min_words}"
+    if reason == "no_article":
+        return (f"cleaning removed {furniture_share(art):.0%} of its words and left {sentence_lines(art.text)} "
+                f"line(s) of prose (< {cfg.quality.min_sentences}): page furniture, not an article")
     if reason == "empty":
         return "no text left after cleaning" if art.raw_chars else "record has empty text"
     return ""
@@ -227,8 +230,6 @@ def _account(stats: ShardStats, art: Article, before: str) -> None:
             stats.removed_lines[(src, e.reason, e.text[:200])] += 1
     if art.language:
         stats.languages[art.language] += 1
-    if "kept_whole" in art.flags:
-        stats.kept_whole.append(art.id)
 
 
 def _write_lines(path: str, lines: list[str]) -> None:

@@ -11,6 +11,8 @@ import re
 import pytest
 
 from cleaners.boilerplate import SourceLineStats, is_title_line, line_key, main_block, strip_boilerplate
+from cleaners.gates import furniture_share, gate
+from cleaners.record import Article
 from conftest import DATA, shared
 from pipelines.config import load_config
 
@@ -158,7 +160,9 @@ def test_whole_page_text_is_cut_to_the_article(rules):
     res = _clean(page, rules)
     assert res.text.split("\n") == BODY
     assert {e.reason for e in res.edits} <= {"page", "title", "share"}
-    assert "kept_whole" not in res.flags  # trimming a page is not gutting an article
+    # Trimming a page is not gutting an article: the gate keeps it.
+    art = Article(id="p", text=res.text, title=TITLE, edits=res.edits)
+    assert gate(art, min_words=50) is None
 
 
 def test_numbered_list_after_the_article_is_kept_with_it(rules):
@@ -244,14 +248,14 @@ def _scores(paras: list[str], title: str, rules):
     from cleaners.boilerplate import offtopic_scores
 
     lines = "\n\n".join(paras).split("\n")
-    return {lines[s.lines[0]]: s for s in offtopic_scores(lines, title, rules)}
+    return {lines[s.lines[0]]: s for s in offtopic_scores(lines, title, rules.offtopic)}
 
 
 def test_a_possessive_meets_its_name(rules):
     # "Okafor's" in the third paragraph is the board chair of the first: it
     # must count as shared (it used to become "okafor'" and look new).
     score = _scores(LONG, LONG_TITLE, rules)[LONG[2]]
-    assert score.anchor == rules.common_zipf  # a name shared: the strongest tie
+    assert score.anchor == rules.offtopic.common_zipf  # a name shared: the strongest tie
 
 
 def test_a_name_written_with_an_ampersand_is_a_word(rules):
@@ -326,17 +330,37 @@ def test_long_insert_in_long_web_style_article_goes_but_short_pieces_are_left_al
     assert insert in res.text
 
 
-# ---------------------------------------------------------------- safety valve
+# ---------------------------------------------------------------- mostly furniture
 
 
-def test_safety_valve_keeps_an_article_whole_and_flags_it(rules):
-    # A short piece whose every line a rule matches: removing them would gut it.
-    text = "\n\n".join(["By Priya Raman", "Share this article", "Read more: ferry fares", "The harbor board met today.", "© 2024 Harbor Gazette"])
-    res = _clean(text, rules, max_removed_share=0.5)
-    assert res.text == text and res.flags == ["kept_whole"]
-    assert [e.reason for e in res.edits] == ["kept_whole"] and "words would have been removed" in res.edits[0].detail
-    gutted = _clean(text, rules, max_removed_share=None)
-    assert gutted.text == "The harbor board met today."
+def _gated(text: str, rules) -> tuple[str, str | None]:
+    res = _clean(text, rules)
+    art = Article(id="a", text=res.text, title=TITLE, edits=res.edits)
+    return res.text, gate(art, min_words=0, max_furniture_share=0.8, min_sentences=2)
+
+
+def test_a_page_of_nothing_but_furniture_is_no_article(rules):
+    # Every line a rule matches but one short sentence: what is left is not
+    # an article, so it is dropped with its reason, never kept whole.
+    text = "\n\n".join(["By Priya Raman", "Share this article", "Read more: ferry fares", "Advertisement",
+                         "The harbor board met today.", "Follow us on Twitter", "Privacy Policy", "Terms of Use",
+                         "© 2024 Harbor Gazette"])
+    left, verdict = _gated(text, rules)
+    assert left == "The harbor board met today."
+    assert verdict == "no_article"
+
+
+def test_a_mostly_furniture_page_keeps_its_article(rules):
+    # Four fifths of the words are teaser links, yet the five paragraphs
+    # left are an article: it keeps its cleaned text.
+    teasers = [f"Read more: {town} council weighs a new budget for the coming year" for town in
+               ("Marlow", "Portville", "Eastbay", "Linden", "Harwick", "Oakmere", "Brookside", "Fairhaven")] * 6
+    text = "\n\n".join(BODY[:3] + teasers + BODY[3:])
+    left, verdict = _gated(text, rules)
+    assert left.split("\n\n") == BODY
+    assert verdict is None
+    art = Article(id="a", text=left, edits=_clean(text, rules).edits)
+    assert furniture_share(art) > 0.8  # the case the old valve kept whole
 
 
 # ---------------------------------------------------------------- explain
@@ -391,3 +415,36 @@ def test_explain_finds_duplicates_and_dropped_articles(tmp_path, rules):
     assert dropped.status == "dropped: too_short" and dropped.detail == "12 words"
     with pytest.raises(KeyError):
         find(tmp_path, "nowhere.txt")
+
+
+# ---------------------------------------------------------------- rules.toml is checked
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r["settings"].update(edge_line=4), "unknown key(s) 'edge_line'"),
+    (lambda r: r["line"][0].update(reasn="footer"), "unknown key(s) 'reasn'"),
+    (lambda r: r["line"][0].update(reason="footers"), "reason 'footers' is not a registered removal reason"),
+    (lambda r: r["line"][0].update(where="top"), "where = 'top'; allowed: any, head, tail, edge, first, last"),
+    (lambda r: r["line"][0].update(max_words="30"), "max_words = '30': must be int"),
+    (lambda r: r["line"][0].update(pattern="(unclosed"), "pattern does not compile"),
+    (lambda r: r["offtopic"].update(max_relative="0.4"), "[offtopic] max_relative = '0.4': must be a number"),
+    (lambda r: r["offtopic"].update(judge_lead="no"), "[offtopic] judge_lead = 'no': must be bool"),
+    (lambda r: r["settings"].update(tail_share=1.5), "[settings] tail_share = 1.5: must be between 0.0 and 1.0"),
+    (lambda r: r.update(sitez={}), "rules.toml: unknown key(s) 'sitez'"),
+    (lambda r: r.setdefault("sites", {}).update({"example.com": {"lines": []}}), "[sites.'example.com']: unknown key(s) 'lines'"),
+])
+def test_a_mistake_in_rules_toml_is_an_error_that_names_it(edit, message):
+    import copy
+
+    from cleaners.boilerplate import RuleSet, RulesError
+
+    raw = copy.deepcopy(load_config().rules)
+    edit(raw)
+    with pytest.raises(RulesError) as err:
+        RuleSet.from_config(raw)
+    assert message in str(err.value)
+
+
+def test_the_shipped_rules_load():
+    rs = load_config().ruleset()
+    assert rs.rules and rs.page is not None and rs.offtopic.stopwords

@@ -1,0 +1,376 @@
+"""Off-topic inserts: a paragraph whose content words, weighted by how rare
+they are in general language (``wordfreq``), are almost absent from the rest
+of the article and its title was spliced in from another story. Measured on
+BBC splices (``benchmarks/boilerplate.py``).
+
+Scores (:func:`offtopic_scores`) are kept apart from the decision
+(:func:`is_offtopic`), whose limits are :class:`OfftopicParams`, read from
+``[offtopic]`` in ``configs/rules.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
+
+import regex
+
+from .blocks import Blocks
+
+
+@dataclass(frozen=True, slots=True)
+class OfftopicParams:
+    """Limits of the off-topic check; each is documented where it is set,
+    in ``[offtopic]`` of ``configs/rules.toml``."""
+
+    stopwords: frozenset[str] = frozenset()
+    min_paragraph_words: int = 8
+    max_relative: float = 0.4
+    anchor_weight: float = 0.0
+    unanchored_max_title_words: int = 0
+    unanchored_max_shared: float = 0.0
+    unanchored_max_relative: float = 0.0
+    max_neighbours: float = 1.0
+    judge_lead: bool = True
+    short_paragraph_words: int = 8
+    short_max_shared: float = 0.0
+    web_min_words: int = 1_000_000
+    web_min_paragraphs: int = 1_000_000
+    web_max_size_share: float = 0.0
+    web_max_numeric: float = 0.0
+    web_max_shared: float = 0.0
+    web_max_relative: float = 0.0
+    max_capitalised: float = 0.6
+    title_min_weight: float = 1.5
+    max_title_words: int = 0
+    min_median_words: int = 45
+    frequency_languages: tuple[str, ...] = ("en",)
+    common_zipf: float = 7.0
+    rare_zipf: float = 3.0
+
+
+# The stdlib engine: twice as fast as `regex` here, and this runs on every
+# word of every article.
+_WORD = re.compile(r"[^\W\d_][\w'’&-]*")
+_SUFFIXES = ("ments", "ment", "ings", "ing", "ed", "es", "s")
+# Possessives go first: "Minogue's" must meet "Minogue" (with the plain
+# suffixes alone it became "minogue'" and a name that recurs looked new).
+_POSSESSIVES = ("'s", "’s", "'", "’")
+
+
+def _stem(word: str) -> str:
+    """A crude, language-blind stem: enough for "ban"/"bans"/"banned" to meet
+    while "government" and "governor" stay apart (7-letter cap). Memoised:
+    news vocabulary repeats, and this runs on every word of every article."""
+    stem = _STEMS.get(word)
+    if stem is None:
+        if len(_STEMS) > 500_000:  # bound memory on endless vocabularies
+            _STEMS.clear()
+        stem = _STEMS[word] = _stem_uncached(word)
+    return stem
+
+
+_STEMS: dict[str, str] = {}
+
+
+def _stem_uncached(word: str) -> str:
+    for pos in _POSSESSIVES:
+        if word.endswith(pos):
+            word = word[: -len(pos)]
+            break
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            word = word[: -len(suf)]
+            break
+    if len(word) > 3 and word[-1] == word[-2]:
+        word = word[:-1]
+    return word[:7]
+
+
+def content_words(text: str, stopwords: frozenset[str]) -> set[str]:
+    """Stems of the words of 3+ letters that are not function words."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in stopwords}
+
+
+def paragraphs(lines: list[str]) -> list[list[int]]:
+    """Indices of non-blank lines, grouped by blank-line separated blocks."""
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    for i, line in enumerate(lines):
+        if line:
+            current.append(i)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+@lru_cache(maxsize=4)
+def word_zipf(languages: tuple[str, ...], floor: float) -> dict[str, float]:
+    """General word frequencies (Zipf scale, from the ``wordfreq`` package)
+    of the given languages, for words at least as common as ``floor``; a
+    word in several languages keeps its highest value. Loaded once per
+    process."""
+    import wordfreq
+
+    table: dict[str, float] = {}
+    for lang in languages:
+        # Buckets of words by frequency, most frequent first, one centibel
+        # apart: stop at the floor instead of reading the whole list.
+        for k, bucket in enumerate(wordfreq.get_frequency_list(lang)):
+            z = 9.0 - k / 100
+            if z < floor:
+                break
+            for word in bucket:
+                if z > table.get(word, 0.0):
+                    table[word] = round(z, 2)
+    return table
+
+
+@lru_cache(maxsize=4)
+def _info_memo(languages: tuple[str, ...], floor: float, base: float, stop: frozenset[str]) -> dict:
+    """Memo of :func:`_word_info`, one per frequency table and stopword list."""
+    return {}
+
+
+def _word_info(word: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+               memo: dict) -> tuple[str, float] | bool:
+    """A word's stem and how rare it is (``base`` minus its Zipf frequency),
+    or False for a word that is not a content word (shorter than 3 letters,
+    a function word). A possessive weighs what its word weighs: "world's" is
+    rarer than "world" in the table, but sharing it is no more telling.
+    Memoised: looked up for every word of every article."""
+    if len(memo) > 500_000:  # bound memory on endless vocabularies
+        memo.clear()
+    if len(word) < 3 or word in stop:
+        memo[word] = False
+        return False
+    bare = word
+    for pos in _POSSESSIVES:
+        if bare.endswith(pos):
+            bare = bare[: -len(pos)]
+            break
+    info = memo[word] = (_stem(word), base - zipf.get(bare, zipf.get(word, 0.0)))
+    return info
+
+
+def _content_infos(text: str, stop: frozenset[str], zipf: Mapping[str, float], base: float,
+                   memo: dict) -> list[tuple[str, float]]:
+    """(stem, weight) of each content word of ``text``, in order. The memo
+    is read with C-level ``map``; only words never seen before go through
+    :func:`_word_info`."""
+    ws = _WORD.findall(text.lower())
+    infos = list(map(memo.get, ws))
+    if None in infos:
+        infos = [memo[w] if w in memo else _word_info(w, stop, zipf, base, memo) for w in ws]
+    return list(filter(None, infos))
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """How much a paragraph belongs to its article: numbers only, decisions
+    are :func:`is_offtopic`'s.
+
+    ``shared``: the share of the paragraph's content words, weighted by how
+    rare they are in general language, that occur anywhere else in the
+    article or its title. Chance overlaps are common words ("market",
+    "people"); what a story is about (names, places, its subject) is rare
+    and recurs, so a genuine paragraph scores high and a spliced one low.
+    ``relative``: ``shared`` over the median of the article's other
+    full-size paragraphs, so that an article whose paragraphs all share
+    little (a short piece, a column) does not lose its weakest one.
+    """
+
+    lines: list[int]
+    words: int
+    shared: float
+    relative: float
+    paragraphs: int = 0
+    # Distinct title words it names (common words aside): naming what the
+    # headline is about is the strongest sign of belonging.
+    title_words: int = 0
+    # Weight of the rarest word it shares with the rest of the article or
+    # the title (0 when it shares none). A genuine paragraph that shares
+    # little still shares something specific (a name, a place, the
+    # subject); a spliced one shares only everyday words ("world", "plans",
+    # "lost"), by chance.
+    anchor: float = 0.0
+    # Like ``shared``, counting only the paragraphs just before and after it
+    # and the title: a paragraph carries on from its neighbours, while one
+    # spliced in between two of them continues neither.
+    neighbours: float = 0.0
+    # Where it stands (0: the lead, which says what the story is) and how
+    # the article is written: the median paragraph length in tokens (web
+    # style: one sentence a paragraph), its share of the article's tokens,
+    # and the share of its tokens that are numbers (a table run together;
+    # measured in web-style articles only, 0 elsewhere).
+    index: int = 0
+    median_tokens: int = 0
+    size_share: float = 0.0
+    numeric: float = 0.0
+    teaser: bool = False
+
+
+_FIRST = itemgetter(0)
+# Tokens that open with a capital, and tokens that are numbers or amounts:
+# one scan of the paragraph each instead of a test per token.
+_CAPITALISED = regex.compile(r"(?<!\S)\p{Lu}")
+_NUMERIC = re.compile(r"(?<!\S)[$£€]?\d")
+
+
+def offtopic_scores(lines: list[str], title: str, params: OfftopicParams) -> list[TopicScore]:
+    """Score the paragraphs that :func:`is_offtopic` may judge: those with
+    at least ``short_paragraph_words`` content words in articles of
+    multi-sentence paragraphs; in web-style articles (one sentence a
+    paragraph, see ``min_median_words``) only teaser-shaped blocks and
+    paragraphs of at least ``web_min_words`` content words, since one short
+    sentence carries too little evidence either way."""
+    blocks = paragraphs(lines)
+    if len(blocks) < 3:
+        return []
+    texts = [" ".join(lines[i] for i in b) for b in blocks]
+    tokens = [t.split() for t in texts]
+    sizes = sorted(len(t) for t in tokens)
+    median = sizes[len(sizes) // 2]
+    lexical = median >= params.min_median_words
+    teasers = [_teaser_shaped(lines, b) for b in blocks]
+    # Cheap exit before any word is weighed: a web-style article with no
+    # teaser and no paragraph :func:`is_offtopic` could judge (too few
+    # paragraphs, or none long enough: a content word is at most one token).
+    if not lexical and not any(teasers) and (len(blocks) < params.web_min_paragraphs
+                                             or sizes[-1] < params.web_min_words):
+        return []
+    stop = params.stopwords
+    zipf = word_zipf(params.frequency_languages, params.rare_zipf)
+    base = params.common_zipf
+    memo = _info_memo(params.frequency_languages, params.rare_zipf, base, stop)
+    infos = [_content_infos(t, stop, zipf, base, memo) for t in texts]
+    sets = [set(map(_FIRST, inf)) for inf in infos]
+    title_stems = content_words(title, stop)
+    df: dict[str, int] = {}
+    for s in sets:
+        for st in s:
+            df[st] = df.get(st, 0) + 1
+    total_tokens = sum(sizes)
+    full = params.min_paragraph_words
+    least = min(full, params.short_paragraph_words) if lexical else min(full, params.web_min_words)
+    raw = []
+    none: set[str] = set()
+    for k, (b, inf, toks) in enumerate(zip(blocks, infos, tokens)):
+        n = len(inf)
+        if n < least:
+            continue
+        if n * 4 < len(toks):
+            continue  # a script written without spaces (CJK): words are not tokens
+        if len(_CAPITALISED.findall(texts[k])) > params.max_capitalised * len(toks):
+            continue  # a list of names (a line-up, a cast): nothing to compare
+        before = sets[k - 1] if k else none
+        after = sets[k + 1] if k + 1 < len(sets) else none
+        total = shared = anchor = nb = 0.0
+        in_title = set()
+        for st, weight in inf:
+            if weight <= 0:
+                continue
+            total += weight
+            if st in title_stems:
+                shared += weight
+                nb += weight
+                if weight >= params.title_min_weight:
+                    in_title.add(st)
+            elif df[st] > 1:  # df counts this paragraph too
+                shared += weight
+                if st in before or st in after:
+                    nb += weight
+            else:
+                continue
+            if weight > anchor:
+                anchor = weight
+        sh = shared / total if total else 1.0
+        raw.append((k, b, n, sh, len(in_title), anchor, nb / total if total else 1.0))
+    # The median over the *other* full-size paragraphs: one sort, then for a
+    # full-size paragraph the element that the median of the list without
+    # it would be (removing one copy of its value shifts the elements at or
+    # above it down by one).
+    ranked = sorted(x[3] for x in raw if x[2] >= full)
+    scores = []
+    for k, b, n, sh, nt, anc, nb in raw:
+        if n >= full:
+            m = len(ranked) - 1
+            med = 1.0 if m <= 0 else (ranked[m // 2 + 1] if sh <= ranked[m // 2] else ranked[m // 2])
+        else:
+            med = ranked[len(ranked) // 2] if ranked else 1.0
+        size = len(tokens[k])
+        # Only web-style articles judge by it: elsewhere the scan is skipped.
+        numeric = 0.0 if lexical else len(_NUMERIC.findall(texts[k])) / size
+        scores.append(TopicScore(b, n, sh, sh / med if med else 1.0, len(blocks), nt, anc, nb, k, median,
+                                 size / total_tokens, numeric, teasers[k]))
+    return scores
+
+
+_SENTENCE_END = regex.compile(r"[.!?:;\"”’'»)]\s*$")
+
+
+def _teaser_shaped(lines: list[str], block: list[int]) -> bool:
+    """A headline line, then prose: a teaser for another story (a table's
+    header row is followed by rows that end no sentence)."""
+    first = lines[block[0]]
+    return (len(block) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
+            and bool(_SENTENCE_END.search(lines[block[-1]])))
+
+
+def is_offtopic(score: TopicScore, params: OfftopicParams, max_shared: float) -> bool:
+    """Little of the paragraph's weighted vocabulary occurs elsewhere, it
+    stands out against the article's other paragraphs, and it carries on
+    from neither neighbour. Limits come from ``[offtopic]`` in
+    ``configs/rules.toml``; ``max_shared`` is the run's threshold."""
+    s, r = score, params
+    if s.index == 0 and not r.judge_lead:
+        return False
+    if s.neighbours > r.max_neighbours:
+        return False
+    if s.median_tokens >= r.min_median_words or s.teaser:
+        if s.words >= r.min_paragraph_words:
+            if s.title_words <= r.max_title_words and s.shared <= max_shared and s.relative <= r.max_relative:
+                return True
+            # Shares nothing rarer than everyday words: its overlap (a
+            # common title word included) is chance, so looser limits hold.
+            return (s.title_words <= r.unanchored_max_title_words and s.anchor < r.anchor_weight
+                    and s.shared <= r.unanchored_max_shared and s.relative <= r.unanchored_max_relative)
+        # A one-sentence paragraph: too few words for a share to mean much,
+        # so only one that shares nothing at all goes.
+        return s.words >= r.short_paragraph_words and s.shared <= r.short_max_shared
+    # Web-style article: asides and quotes share little by chance, so only a
+    # long paragraph (yet a minority of the text) of a long article that
+    # shares almost nothing is judged; a table run together is data, not
+    # prose.
+    return (s.paragraphs >= r.web_min_paragraphs and s.words >= r.web_min_words
+            and s.size_share <= r.web_max_size_share and s.numeric < r.web_max_numeric
+            and s.title_words <= r.max_title_words and s.shared <= r.web_max_shared
+            and s.relative <= r.web_max_relative)
+
+
+class OfftopicStep:
+    """Removes paragraphs spliced in from another story (reason ``offtopic``)."""
+
+    name = "offtopic"
+
+    def __init__(self, params: OfftopicParams, max_shared: float | None):
+        self.params, self.max_shared = params, max_shared
+
+    def warm_up(self) -> None:
+        word_zipf(self.params.frequency_languages, self.params.rare_zipf)
+
+    def __call__(self, b: Blocks) -> None:
+        if self.max_shared is None:
+            return
+        removed = b.removed
+        kept = [ln if i not in removed else "" for i, ln in enumerate(b.lines)]
+        for score in offtopic_scores(kept, b.title, self.params):
+            if is_offtopic(score, self.params, self.max_shared):
+                for i in score.lines:
+                    b.remove(i, "offtopic")

@@ -1,0 +1,366 @@
+"""Rules as data: regexes from ``configs/rules.toml``, generic and per site.
+
+Kinds of rule (the file's header documents them for editors):
+
+* ``line``: a whole line matching is removed (``max_words``, ``where``);
+* ``section_end``: a line that opens a trailing block of links or teasers; it
+  and everything after it go, when it lies in the article's last ``tail_share``;
+* ``prefix``: text glued to the start of the lead (datelines);
+* ``suffix``: text glued to the end of a line (tweet attributions, end marks).
+
+Rules are the high-precision part of the cleaner: they run before the block
+classifier, and what they remove is never reconsidered. :func:`load` checks
+the whole file: an unknown key, a value of the wrong type or out of range, a
+reason code the registry does not know or a pattern that does not compile is
+an error that names the place, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+from typing import Any
+
+import regex
+
+from ..gates import is_prose
+from ..reasons import REMOVAL_REASONS
+from .blocks import Blocks
+from .offtopic import OfftopicParams
+from .page import PageParams
+
+FLAGS = regex.IGNORECASE | regex.UNICODE | regex.V0
+KINDS = ("line", "section_end", "prefix", "suffix")
+PLACES = ("any", "head", "tail", "edge", "first", "last")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: str  # one of KINDS
+    reason: str
+    pattern: regex.Pattern
+    max_words: int | None = None
+    where: str = "any"  # one of PLACES
+    # section_end only: how far from the end the section may open (default:
+    # the rule set's tail_share); comment threads can be longer than the story.
+    tail_share: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    edge_lines: int = field(default=4, metadata={"min": 1})
+    tail_share: float = field(default=0.4, metadata={"min": 0.0, "max": 1.0})
+    # Suffix rules look at this many characters at the end of a line: a
+    # glued attribution is short, and a search from every position of a
+    # long paragraph is most of what suffix rules cost.
+    suffix_chars: int = field(default=200, metadata={"min": 1})
+    # A trailing section opens only after this many lines of prose.
+    section_min_prose: int = field(default=2, metadata={"min": 0})
+
+
+@dataclass(slots=True)
+class RuleSet:
+    """Generic rules plus per-site rules, compiled once per process, and the
+    parameters of the other steps that ``rules.toml`` holds."""
+
+    rules: list[Rule]
+    sites: dict[str, list[Rule]] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    offtopic: OfftopicParams = field(default_factory=OfftopicParams)
+    page: PageParams | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "RuleSet":
+        return load(cfg)
+
+    def for_source(self, source: str | None) -> list[Rule]:
+        if source and source in self.sites:
+            return self.sites[source] + self.rules
+        return self.rules
+
+    # The settings, read where the rules are applied.
+    @property
+    def edge_lines(self) -> int:
+        return self.settings.edge_lines
+
+
+# --------------------------------------------------------------------------
+# Loading and checking rules.toml
+
+
+class RulesError(ValueError):
+    """rules.toml holds something the cleaner cannot use."""
+
+
+_RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool}
+_SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page")
+
+
+def load(cfg: Mapping[str, Any]) -> RuleSet:
+    """Check and compile a parsed ``rules.toml``."""
+    _unknown(cfg, _SECTIONS, "rules.toml")
+    sites = cfg.get("sites", {})
+    if not isinstance(sites, Mapping):
+        raise RulesError(f"[sites] must be a table of per-site rule tables, not {sites!r}")
+    off = dict(cfg.get("offtopic", {}))
+    if "stopwords" in off:
+        if not isinstance(off["stopwords"], str):
+            raise RulesError(f"[offtopic] stopwords must be a string of words separated by spaces, not {off['stopwords']!r}")
+        off["stopwords"] = frozenset(off["stopwords"].split())
+    page = typed(PageParams, cfg["page"], "[page]") if "page" in cfg else None
+    return RuleSet(
+        rules=_parse_rules(cfg, "rules.toml"),
+        sites={name: _parse_rules(section, f"[sites.{name!r}]") for name, section in sites.items()},
+        settings=typed(Settings, cfg.get("settings", {}), "[settings]"),
+        offtopic=typed(OfftopicParams, off, "[offtopic]"),
+        page=page if page is not None and page.enabled else None,
+    )
+
+
+def _parse_rules(section: Mapping[str, Any], where: str) -> list[Rule]:
+    if not isinstance(section, Mapping):
+        raise RulesError(f"{where} must be a table, not {section!r}")
+    if where != "rules.toml":
+        _unknown(section, KINDS, where)
+    out = []
+    for kind in KINDS:
+        entries = section.get(kind, [])
+        if not isinstance(entries, list):
+            raise RulesError(f"{where} [[{kind}]] must be an array of tables")
+        for n, d in enumerate(entries, 1):
+            out.append(_rule(kind, d, f"{where} [[{kind}]] #{n}"))
+    return out
+
+
+def _rule(kind: str, d: Any, where: str) -> Rule:
+    if not isinstance(d, Mapping):
+        raise RulesError(f"{where} must be a table, not {d!r}")
+    _unknown(d, _RULE_KEYS, where)
+    for key, typ in _RULE_KEYS.items():
+        if key in d:
+            _check_type(d[key], typ, f"{where} {key}")
+    for key in ("reason", "pattern"):
+        if key not in d:
+            raise RulesError(f"{where}: '{key}' is required")
+    if d["reason"] not in REMOVAL_REASONS:
+        raise RulesError(f"{where}: reason {d['reason']!r} is not a registered removal reason "
+                         f"(cleaners/reasons.py): {', '.join(sorted(REMOVAL_REASONS))}")
+    place = d.get("where", "any")
+    if place not in PLACES:
+        raise RulesError(f"{where}: where = {place!r}; allowed: {', '.join(PLACES)}")
+    if "tail_share" in d and (kind != "section_end" or not 0 < d["tail_share"] <= 1):
+        raise RulesError(f"{where}: tail_share = {d['tail_share']!r} (only for [[section_end]], in (0, 1])")
+    if "max_words" in d and d["max_words"] < 1:
+        raise RulesError(f"{where}: max_words = {d['max_words']!r} must be at least 1")
+    # Patterns that rely on capitals (city datelines) must say so: under
+    # IGNORECASE, \p{Lu} matches any letter.
+    flags = FLAGS & ~regex.IGNORECASE if d.get("case_sensitive") else FLAGS
+    try:
+        pattern = regex.compile(d["pattern"], flags)
+    except regex.error as exc:
+        raise RulesError(f"{where}: pattern does not compile ({exc}): {d['pattern']!r}") from None
+    return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"))
+
+
+def _unknown(d: Mapping[str, Any], known, where: str) -> None:
+    extra = sorted(set(d) - set(known))
+    if extra:
+        raise RulesError(f"{where}: unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(known))}")
+
+
+def _check_type(value: Any, typ, where: str) -> None:
+    ok = {
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        bool: isinstance(value, bool),
+        str: isinstance(value, str),
+    }.get(typ)
+    if ok is None:  # tuple[str, ...]
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not ok:
+        name = getattr(typ, "__name__", "list of strings")
+        raise RulesError(f"{where} = {value!r}: must be {'a number' if typ is float else name}")
+
+
+def typed(cls, values: Mapping[str, Any], where: str):
+    """An instance of the dataclass ``cls`` from ``values``, every key known,
+    every value of its field's type and within its ``min``/``max`` metadata."""
+    if not isinstance(values, Mapping):
+        raise RulesError(f"{where} must be a table, not {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _unknown(values, fields, where)
+    hints = _hints(cls)
+    out = {}
+    for key, value in values.items():
+        typ = hints[key]
+        if typ not in (int, float, bool, str, frozenset[str]):
+            typ = tuple
+        if typ != frozenset[str]:
+            _check_type(value, typ, f"{where} {key}")
+        lo, hi = fields[key].metadata.get("min"), fields[key].metadata.get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+            raise RulesError(f"{where} {key} = {value!r}: must be {span}")
+        out[key] = tuple(value) if typ is tuple else value
+    return cls(**out)
+
+
+@lru_cache(maxsize=None)
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+# --------------------------------------------------------------------------
+# The steps
+
+
+def _in_place(rule: Rule, pos: int, n: int, edge: int) -> bool:
+    if rule.where == "any":
+        return True
+    if rule.where == "first":
+        return pos == 0
+    if rule.where == "last":
+        return pos == n - 1
+    head, tail = pos < edge, pos >= n - edge
+    return head if rule.where == "head" else tail if rule.where == "tail" else head or tail
+
+
+class _RuleStep:
+    """Rules of some kinds, for the article's source (site rules first)."""
+
+    KINDS: tuple[str, ...] = ()
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+        self._by_source: dict[str | None, tuple[list[Rule], ...]] = {}
+
+    def _for(self, source: str | None) -> tuple[list[Rule], ...]:
+        key = source if source in self.rules.sites else None
+        split = self._by_source.get(key)
+        if split is None:
+            rules = self.rules.for_source(key)
+            split = self._by_source[key] = tuple([r for r in rules if r.kind == k] for k in self.KINDS)
+        return split
+
+
+class SectionStep(_RuleStep):
+    """What hangs off the end: suffixes glued to a line (tweet attributions,
+    end marks) and trailing sections of links or comments, from their
+    opening line on. Runs before page trimming, where "the end" is the end
+    of what the scraper handed over."""
+
+    name = "sections"
+    KINDS = ("suffix", "section_end")
+
+    def __call__(self, b: Blocks) -> None:
+        suffixes, sections = self._for(b.source)
+        s = self.rules.settings
+        lines = b.lines
+        live = b.live()
+        for rule in suffixes:
+            for i in live:
+                m = rule.pattern.search(lines[i], max(0, len(lines[i]) - s.suffix_chars))
+                if m and m.start() > 0:
+                    b.trim(i, m.start(), len(lines[i]), rule.reason)
+        n = len(live)
+        if not sections or not n:
+            return
+        # A trailing section ends an article: it opens only after some prose
+        # (a "Comment" share link above a story does not open a thread).
+        prose = list(accumulate((is_prose(lines[i]) for i in live), initial=0))
+        for rule in sections:
+            share = s.tail_share if rule.tail_share is None else rule.tail_share
+            for pos, i in enumerate(live):
+                if pos >= n * (1 - share) and prose[pos] >= s.section_min_prose and rule.pattern.search(lines[i]):
+                    for j in live[pos:]:
+                        b.remove(j, rule.reason)
+                    break
+
+
+class RuleStep(_RuleStep):
+    """Title lines and line rules; positions (``where``) count the lines
+    still kept, so after page trimming they are the article's own."""
+
+    name = "rules"
+    KINDS = ("line",)
+
+    def __call__(self, b: Blocks) -> None:
+        (line_rules,) = self._for(b.source)
+        lines = b.lines
+        live = b.live()
+        n, edge, title = len(live), self.rules.settings.edge_lines, b.title
+        for pos, i in enumerate(live):
+            line = lines[i]
+            if title and pos < edge and len(line) <= 2 * len(title) + 20 and is_title_line(line, title):
+                b.remove(i, "title")
+                continue
+            nw = len(line.split())
+            for rule in line_rules:
+                if rule.max_words is not None and nw > rule.max_words:
+                    continue
+                if not _in_place(rule, pos, n, edge):
+                    continue
+                if rule.pattern.search(line):
+                    b.remove(i, rule.reason)
+                    break
+
+
+class LeadStep:
+    """A dateline glued to the first sentence ("PORTVILLE (Northwire) - The
+    council ..."), trimmed off the first line still kept: bylines and
+    dateline lines above it are gone by then."""
+
+    name = "lead"
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+
+    def __call__(self, b: Blocks) -> None:
+        live = b.live()
+        if not live:
+            return
+        first = live[0]
+        for rule in self.rules.for_source(b.source):
+            if rule.kind == "prefix":
+                m = rule.pattern.search(b.lines[first])
+                if m and m.end() < len(b.lines[first]):
+                    b.trim(first, 0, m.end(), rule.reason)
+
+
+# --------------------------------------------------------------------------
+# Titles
+
+_TOKEN = re.compile(r"\w+")
+_TITLE_SEP = regex.compile(r"\s+[|\-–—:·•»]\s+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def is_title_line(line: str, title: str, min_share: float = 0.5) -> bool:
+    """A head line that repeats the page title. Page titles carry the site's
+    name ("... - WSJ", "Classificação NASCAR | Autoracing | F1"), so a line
+    counts when it equals one of the title's segments or when nearly all its
+    words are the title's and it covers at least ``min_share`` of them."""
+    lt = _tokens(line)
+    if not lt or not title:
+        return False
+    tt, segments = _title_parts(title)
+    if lt == tt or lt in segments:
+        return True
+    if len(lt) < 3:
+        return False
+    tset = set(tt)
+    inside = sum(1 for w in lt if w in tset)
+    return inside >= 0.9 * len(lt) and len(set(lt) & tset) >= min_share * len(tset)
+
+
+@lru_cache(maxsize=64)
+def _title_parts(title: str) -> tuple[list[str], list[list[str]]]:
+    return _tokens(title), [_tokens(seg) for seg in _TITLE_SEP.split(title)]
