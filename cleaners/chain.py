@@ -8,6 +8,7 @@ place and record every change in its ``edits``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .boilerplate import DEFAULT_STEPS, Boilerplate, RuleSet
@@ -82,6 +83,16 @@ class Chain:
         result = self.boilerplate.strip(art.text, art.title, art.source, learned)
         art.text = result.text
         art.edits.extend(result.edits)
+
+    def strip_many(self, arts: list[Article], learned: Mapping[str, frozenset[str]]) -> None:
+        """Stage 2 over a batch (a shard): each boilerplate step runs over
+        every article before the next, and the classifier scores the whole
+        batch at once. ``learned``: line keys learned, per source."""
+        none: frozenset[str] = frozenset()
+        results = self.boilerplate.strip_many([(a.text, a.title, a.source, learned.get(a.source or "", none)) for a in arts])
+        for art, result in zip(arts, results):
+            art.text = result.text
+            art.edits.extend(result.edits)
 
     def identify(self, art: Article) -> None:
         """Stage 3: the language of the cleaned text."""

@@ -42,6 +42,8 @@ class BoilerplateSettings:
     learn_sample_articles: int = 20000
     steps: tuple[str, ...] = ("sections", "page", "rules", "learned", "lead", "offtopic")
     offtopic_max_shared: float | bool = 0.14
+    model: str = "boilerplate-model.json"
+    classifier_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class Config:
     rules: dict[str, Any] = field(default_factory=dict)
     path: str = ""
 
+    def model_path(self) -> Path:
+        """The block classifier's model file ([boilerplate] model, relative
+        to the configuration file)."""
+        return (Path(self.path).parent / self.boilerplate.model).resolve() if self.path else DEFAULT_CONFIG.parent / self.boilerplate.model
+
     def ruleset(self) -> RuleSet:
         return RuleSet.from_config(self.rules)
 
@@ -120,6 +127,9 @@ class Config:
         d = asdict(self)
         d.pop("path")
         d.pop("schedule")
+        if "classifier" in self.boilerplate.steps:
+            # The model decides as much as the rules: its bytes are config.
+            d["model_sha256"] = _file_digest(self.model_path())
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def with_overrides(self, **sections: dict[str, Any]) -> "Config":
@@ -129,6 +139,13 @@ class Config:
         for name, values in sections.items():
             kwargs[name] = _build(type(kwargs[name]), {**asdict(kwargs[name]), **values}, name)
         return Config(**kwargs)
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _build(cls, values: dict[str, Any], section: str):

@@ -75,6 +75,7 @@ def _build_chain(cfg: Config) -> Chain:
         rules=cfg.ruleset(),
         max_title_words=cfg.input.max_title_words,
         steps=tuple(b.steps),
+        classifier=_classifier(cfg) if "classifier" in b.steps else None,
         offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
         prefix_chars=cfg.language.prefix_chars,
         fast_prefix_chars=cfg.language.fast_prefix_chars,
@@ -84,6 +85,13 @@ def _build_chain(cfg: Config) -> Chain:
         max_furniture_share=None if q.max_furniture_share is False else float(q.max_furniture_share),
         min_sentences=q.min_sentences,
     )
+
+
+def _classifier(cfg: Config):
+    from cleaners.boilerplate.classifier import BlockModel, ClassifierStep
+
+    model = BlockModel.load(cfg.model_path())
+    return ClassifierStep(model, cfg.ruleset().patterns, float(cfg.boilerplate.classifier_threshold))
 
 
 def warm_up(cfg: Config) -> None:
@@ -160,8 +168,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t["repair"] += _prepare(chain, docs)
     befores = [art.text for art, _, _ in docs]
     t1 = clock()
-    for art, _, _ in docs:
-        chain.strip(art, learned.get(art.source or "", frozenset()))
+    chain.strip_many([art for art, _, _ in docs], learned)
     t2 = clock()
     for art, _, _ in docs:
         chain.identify(art)

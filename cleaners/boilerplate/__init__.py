@@ -29,6 +29,7 @@ furniture as ``no_article``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Protocol
 
 from ..record import Edit
@@ -84,10 +85,21 @@ class Boilerplate:
 
     def strip(self, text: str, title: str = "", source: str | None = None,
               learned: frozenset[str] = frozenset()) -> BoilerplateResult:
-        b = Blocks(text, title, source, learned)
+        return self.strip_many([(text, title, source, learned)])[0]
+
+    def strip_many(self, items: Sequence[tuple[str, str, str | None, frozenset[str]]]) -> list[BoilerplateResult]:
+        """``(text, title, source, learned)`` per article. Each step runs over
+        every article before the next one starts: a step that scores a batch
+        at once (the classifier) does so once, and a step's tables stay in
+        the CPU cache from one article to the next."""
+        batch = [Blocks(text, title, source, learned) for text, title, source, learned in items]
         for step in self.steps:
-            step(b)
-        return BoilerplateResult(b.text(), b.edits())
+            if hasattr(step, "batch"):
+                step.batch(batch)
+            else:
+                for b in batch:
+                    step(b)
+        return [BoilerplateResult(b.text(), b.edits()) for b in batch]
 
 
 def strip_boilerplate(

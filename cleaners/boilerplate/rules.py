@@ -31,6 +31,7 @@ import regex
 from ..gates import is_prose
 from ..reasons import REMOVAL_REASONS
 from .blocks import Blocks
+from .features import FeaturePatterns, is_title_line
 from .offtopic import OfftopicParams
 from .page import PageParams
 
@@ -73,6 +74,8 @@ class RuleSet:
     settings: Settings = field(default_factory=Settings)
     offtopic: OfftopicParams = field(default_factory=OfftopicParams)
     page: PageParams | None = None
+    # The block classifier's pattern features ([classifier] patterns).
+    patterns: FeaturePatterns = field(default_factory=lambda: FeaturePatterns((), ()))
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> "RuleSet":
@@ -98,7 +101,7 @@ class RulesError(ValueError):
 
 
 _RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool}
-_SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page")
+_SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page", "classifier")
 
 
 def load(cfg: Mapping[str, Any]) -> RuleSet:
@@ -113,12 +116,24 @@ def load(cfg: Mapping[str, Any]) -> RuleSet:
             raise RulesError(f"[offtopic] stopwords must be a string of words separated by spaces, not {off['stopwords']!r}")
         off["stopwords"] = frozenset(off["stopwords"].split())
     page = typed(PageParams, cfg["page"], "[page]") if "page" in cfg else None
+    clf = cfg.get("classifier", {})
+    _unknown(clf, ("patterns",), "[classifier]")
+    patterns = clf.get("patterns", {})
+    if not isinstance(patterns, Mapping):
+        raise RulesError("[classifier] patterns must be a table of name = 'regex'")
+    for name, src in patterns.items():
+        _check_type(src, str, f"[classifier] patterns.{name}")
+        try:
+            regex.compile(src, regex.MULTILINE)
+        except regex.error as exc:
+            raise RulesError(f"[classifier] patterns.{name}: pattern does not compile ({exc}): {src!r}") from None
     return RuleSet(
         rules=_parse_rules(cfg, "rules.toml"),
         sites={name: _parse_rules(section, f"[sites.{name!r}]") for name, section in sites.items()},
         settings=typed(Settings, cfg.get("settings", {}), "[settings]"),
         offtopic=typed(OfftopicParams, off, "[offtopic]"),
         page=page if page is not None and page.enabled else None,
+        patterns=FeaturePatterns.from_config(patterns),
     )
 
 
@@ -330,37 +345,3 @@ class LeadStep:
                 m = rule.pattern.search(b.lines[first])
                 if m and m.end() < len(b.lines[first]):
                     b.trim(first, 0, m.end(), rule.reason)
-
-
-# --------------------------------------------------------------------------
-# Titles
-
-_TOKEN = re.compile(r"\w+")
-_TITLE_SEP = regex.compile(r"\s+[|\-–—:·•»]\s+")
-
-
-def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-def is_title_line(line: str, title: str, min_share: float = 0.5) -> bool:
-    """A head line that repeats the page title. Page titles carry the site's
-    name ("... - WSJ", "Classificação NASCAR | Autoracing | F1"), so a line
-    counts when it equals one of the title's segments or when nearly all its
-    words are the title's and it covers at least ``min_share`` of them."""
-    lt = _tokens(line)
-    if not lt or not title:
-        return False
-    tt, segments = _title_parts(title)
-    if lt == tt or lt in segments:
-        return True
-    if len(lt) < 3:
-        return False
-    tset = set(tt)
-    inside = sum(1 for w in lt if w in tset)
-    return inside >= 0.9 * len(lt) and len(set(lt) & tset) >= min_share * len(tset)
-
-
-@lru_cache(maxsize=64)
-def _title_parts(title: str) -> tuple[list[str], list[list[str]]]:
-    return _tokens(title), [_tokens(seg) for seg in _TITLE_SEP.split(title)]

@@ -1,0 +1,351 @@
+"""Features of a batch of articles' blocks for the block classifier
+(:mod:`.classifier`): shape, position, context, title, repetition and the
+pattern features of ``[classifier] patterns`` in rules.toml.
+
+Computed for a whole batch of articles at once (a shard), over the UTF-8
+bytes of all their lines with numpy, so that the classifier adds little to
+the cost of the stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import regex
+
+from .blocks import Blocks
+
+FEATURE_VERSION = 1
+
+# Byte classes, for shares computed over a line's UTF-8 bytes.
+_DIGIT = np.zeros(256, dtype=np.int32)
+_DIGIT[ord("0"):ord("9") + 1] = 1
+_UPPER = np.zeros(256, dtype=np.int32)
+_UPPER[ord("A"):ord("Z") + 1] = 1
+_LETTER = _UPPER.copy()
+_LETTER[ord("a"):ord("z") + 1] = 1
+_LETTER[0xC0:] = 1  # lead bytes of non-ASCII characters: mostly letters
+_PUNCT = np.zeros(256, dtype=np.int32)
+for _c in "!\"#%&'()*+,-./:;?@[]_{}|~":
+    _PUNCT[ord(_c)] = 1
+_CODE = np.zeros(256, dtype=np.int32)
+for _c in "{}[]();=<>$\\_|":
+    _CODE[ord(_c)] = 1
+_SPACE = np.zeros(256, dtype=np.int32)
+_SPACE[ord(" ")] = 1
+
+_ENDS = frozenset(".!?…:;\"”’'»)]")
+_TOKEN = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+
+LOCAL_FEATURES = (
+    "log_chars", "log_words", "digit_share", "upper_share", "punct_share", "code_share", "nonascii_share",
+    "mean_word_bytes", "capitalised_share", "sentence_stops", "ends_sentence", "starts_upper", "starts_digit",
+    "starts_punct", "separators", "has_url", "has_at", "has_copyright", "is_prose",
+    "rel_pos", "log_pos", "log_pos_from_end", "log_lines", "word_share_before",
+    "prose_share_before", "prose_share_after", "log_dist_prev_prose", "log_dist_next_prose", "prose_window",
+    "in_main_block", "log_dist_main_block", "main_block_share",
+    "removed_prev", "removed_next", "removed_window",
+    "prev_log_words", "next_log_words", "prev_prose", "next_prose",
+    "title_line", "title_cover", "title_recall",
+    "repeats", "prefix_repeats",
+)
+CONTEXT_FEATURES = ("p_prev", "p_next", "p_prev2", "p_next2", "p_window", "p_window_max", "p_article", "p_article_prose")
+
+
+@dataclass(frozen=True)
+class FeaturePatterns:
+    """Named line patterns from ``[classifier] patterns`` in rules.toml; each
+    gives the model one yes/no feature, ``pattern_<name>``."""
+
+    names: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, patterns: Mapping[str, str]) -> "FeaturePatterns":
+        names = tuple(sorted(patterns))
+        return cls(names, tuple(patterns[n] for n in names))
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256(json.dumps([self.names, self.sources]).encode()).hexdigest()
+        return h[:16]
+
+    def compiled(self) -> list[regex.Pattern]:
+        return _compile(self.sources)
+
+
+@lru_cache(maxsize=8)
+def _compile(sources: tuple[str, ...]) -> list[regex.Pattern]:
+    # One pass per pattern over a whole batch's lines joined by newlines:
+    # ^ and $ are line anchors; patterns must not cross a newline.
+    return [regex.compile(s, regex.IGNORECASE | regex.MULTILINE | regex.V0) for s in sources]
+
+
+def feature_names(patterns: FeaturePatterns) -> tuple[str, ...]:
+    return LOCAL_FEATURES + tuple(f"pattern_{n}" for n in patterns.names)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log1p(x.astype(np.float32))
+
+
+def _main_block(words: np.ndarray, prose: np.ndarray, gap: int = 6) -> np.ndarray:
+    """Mask of the lines in the article's block: the run of prose lines
+    (gaps of at most ``gap`` other lines closed) holding the most words."""
+    pos = np.flatnonzero(prose)
+    mask = np.zeros(len(words), dtype=bool)
+    if not len(pos):
+        return mask
+    breaks = np.flatnonzero(np.diff(pos) > gap + 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(pos) - 1]])
+    weight = [int(words[pos[s]:pos[e] + 1][prose[pos[s]:pos[e] + 1]].sum()) for s, e in zip(starts, ends)]
+    best = int(np.argmax(weight))
+    mask[pos[starts[best]]:pos[ends[best]] + 1] = True
+    return mask
+
+
+def _distance(flags: np.ndarray, forward: bool) -> np.ndarray:
+    """Lines to the nearest flagged line before (or after) each line, not
+    counting itself; len(flags) when there is none."""
+    n = len(flags)
+    idx = np.arange(n)
+    if forward:
+        nxt = np.where(flags, idx, n * 2)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+        nxt = np.concatenate([nxt[1:], [n * 2]])
+        d = nxt - idx
+    else:
+        prv = np.where(flags, idx, -n * 2)
+        prv = np.maximum.accumulate(prv)
+        prv = np.concatenate([[-n * 2], prv[:-1]])
+        d = idx - prv
+    return np.minimum(d, n)
+
+
+def _window(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean of ``values`` over the ``radius`` lines on each side, the line
+    itself left out."""
+    n = len(values)
+    c = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    lo = np.maximum(np.arange(n) - radius, 0)
+    hi = np.minimum(np.arange(n) + radius + 1, n)
+    total = c[hi] - c[lo] - values
+    count = hi - lo - 1
+    return np.divide(total, count, out=np.zeros(n), where=count > 0).astype(np.float32)
+
+
+def _shift(values: np.ndarray, by: int, fill: float) -> np.ndarray:
+    out = np.full(len(values), fill, dtype=np.float32)
+    if by > 0:
+        out[by:] = values[:-by] if len(values) > by else out[by:]
+    else:
+        out[:by] = values[-by:] if len(values) > -by else out[:by]
+    return out
+
+
+def _norm_key(line: str) -> str:
+    return _DIGITS.sub("0", line.lower())
+
+
+def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every non-blank line of every article in ``batch``, in
+    order: ``(X [lines, features] float32, article index of each row)``."""
+    lines: list[str] = [b.lines[i] for b in batch for i in b.nonblank]
+    counts = np.array([len(b.nonblank) for b in batch], dtype=np.int64)
+    art = np.repeat(np.arange(len(batch)), counts)
+    n_rows = len(lines)
+    names = feature_names(patterns)
+    X = np.zeros((n_rows, len(names)), dtype=np.float32)
+    if not n_rows:
+        return X, art
+    col = {n: k for k, n in enumerate(names)}
+
+    # Shares over UTF-8 bytes, all lines at once.
+    joined = "\n".join(lines)
+    raw = joined.encode("utf-8")
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], nl + 1])
+    ends = np.concatenate([nl, [len(buf)]])
+    nbytes = (ends - starts).astype(np.float32)
+
+    def per_line(table: np.ndarray) -> np.ndarray:
+        c = np.concatenate([[0], np.cumsum(table[buf], dtype=np.int64)])
+        return (c[ends] - c[starts]).astype(np.float32)
+
+    spaces = per_line(_SPACE)
+    words = spaces + 1
+    letters = np.maximum(per_line(_LETTER), 1)
+    safe = np.maximum(nbytes, 1)
+    X[:, col["log_chars"]] = _log(nbytes)
+    X[:, col["log_words"]] = _log(words)
+    X[:, col["digit_share"]] = per_line(_DIGIT) / safe
+    X[:, col["upper_share"]] = per_line(_UPPER) / letters
+    X[:, col["punct_share"]] = per_line(_PUNCT) / safe
+    X[:, col["code_share"]] = per_line(_CODE) / safe
+    X[:, col["nonascii_share"]] = per_line((np.arange(256) >= 0x80).astype(np.int32)) / safe
+    X[:, col["mean_word_bytes"]] = (nbytes - spaces) / words
+    # Words opening with a capital: a capital right after a space or at the
+    # line's start.
+    cap = np.zeros(len(buf), dtype=np.int32)
+    up = _UPPER[buf].astype(bool)
+    cap[1:] = up[1:] & (buf[:-1] == 32)
+    cap[starts[starts < len(buf)]] = up[starts[starts < len(buf)]]
+    c = np.concatenate([[0], np.cumsum(cap, dtype=np.int64)])
+    X[:, col["capitalised_share"]] = (c[ends] - c[starts]) / words
+    stop = np.zeros(len(buf), dtype=np.int32)
+    stop[:-1] = np.isin(buf[:-1], (ord("."), ord("!"), ord("?"))) & (buf[1:] == 32)
+    c = np.concatenate([[0], np.cumsum(stop, dtype=np.int64)])
+    X[:, col["sentence_stops"]] = c[ends] - c[starts]
+
+    ends_sentence = np.fromiter((ln[-1] in _ENDS for ln in lines), dtype=bool, count=n_rows)
+    first = [ln[0] for ln in lines]
+    X[:, col["ends_sentence"]] = ends_sentence
+    X[:, col["starts_upper"]] = np.fromiter((ch.isupper() for ch in first), dtype=bool, count=n_rows)
+    X[:, col["starts_digit"]] = np.fromiter((ch.isdigit() for ch in first), dtype=bool, count=n_rows)
+    X[:, col["starts_punct"]] = np.fromiter((not ch.isalnum() for ch in first), dtype=bool, count=n_rows)
+    X[:, col["separators"]] = np.fromiter((ln.count("|") + ln.count("•") + ln.count("»") + ln.count("›") + ln.count("·")
+                                           for ln in lines), dtype=np.float32, count=n_rows)
+    X[:, col["has_url"]] = np.fromiter(("http" in ln or "www." in ln for ln in lines), dtype=bool, count=n_rows)
+    X[:, col["has_at"]] = np.fromiter(("@" in ln for ln in lines), dtype=bool, count=n_rows)
+    X[:, col["has_copyright"]] = np.fromiter(("©" in ln for ln in lines), dtype=bool, count=n_rows)
+    prose = (words >= 10) & ends_sentence
+    X[:, col["is_prose"]] = prose
+
+    for k, pat in enumerate(patterns.compiled()):
+        hit = np.zeros(n_rows, dtype=bool)
+        for m in pat.finditer(joined):
+            hit[np.searchsorted(starts, m.start(), side="right") - 1] = True
+        X[:, col[f"pattern_{patterns.names[k]}"]] = hit
+
+    # Per article: position, context, title, repetition.
+    offset = 0
+    for a, b in enumerate(batch):
+        n = int(counts[a])
+        if not n:
+            continue
+        sl = slice(offset, offset + n)
+        offset += n
+        w, pr = words[sl], prose[sl]
+        idx = np.arange(n, dtype=np.float32)
+        X[sl, col["rel_pos"]] = idx / max(n - 1, 1)
+        X[sl, col["log_pos"]] = _log(idx)
+        X[sl, col["log_pos_from_end"]] = _log(n - 1 - idx)
+        X[sl, col["log_lines"]] = math.log1p(n)
+        cw = np.cumsum(w) - w
+        X[sl, col["word_share_before"]] = cw / max(float(w.sum()), 1.0)
+        cp = np.cumsum(pr) - pr
+        total_prose = max(int(pr.sum()), 1)
+        X[sl, col["prose_share_before"]] = cp / total_prose
+        X[sl, col["prose_share_after"]] = (pr.sum() - cp - pr) / total_prose
+        X[sl, col["log_dist_prev_prose"]] = _log(_distance(pr, False))
+        X[sl, col["log_dist_next_prose"]] = _log(_distance(pr, True))
+        X[sl, col["prose_window"]] = _window(pr.astype(np.float32), 3)
+        main = _main_block(w, pr)
+        X[sl, col["in_main_block"]] = main
+        X[sl, col["log_dist_main_block"]] = _log(np.minimum(_distance(main, False), _distance(main, True)) * ~main)
+        X[sl, col["main_block_share"]] = float(w[main].sum()) / max(float(w.sum()), 1.0)
+        removed = np.fromiter((i in b.removed for i in b.nonblank), dtype=bool, count=n).astype(np.float32)
+        X[sl, col["removed_prev"]] = _shift(removed, 1, 1.0)
+        X[sl, col["removed_next"]] = _shift(removed, -1, 1.0)
+        X[sl, col["removed_window"]] = _window(removed, 2)
+        lw = _log(w)
+        X[sl, col["prev_log_words"]] = _shift(lw, 1, 0.0)
+        X[sl, col["next_log_words"]] = _shift(lw, -1, 0.0)
+        X[sl, col["prev_prose"]] = _shift(pr.astype(np.float32), 1, 0.0)
+        X[sl, col["next_prose"]] = _shift(pr.astype(np.float32), -1, 0.0)
+        art_lines = lines[sl]
+        if b.title:
+            title_tokens = set(_TOKEN.findall(b.title.lower()))
+            tl = np.zeros(n, dtype=np.float32)
+            cover = np.zeros(n, dtype=np.float32)
+            recall = np.zeros(n, dtype=np.float32)
+            for k, ln in enumerate(art_lines):
+                if len(ln) <= 3 * len(b.title) + 20:
+                    toks = _TOKEN.findall(ln.lower())
+                    if toks and title_tokens:
+                        inside = sum(1 for t in toks if t in title_tokens)
+                        cover[k] = inside / len(toks)
+                        recall[k] = len(set(toks) & title_tokens) / len(title_tokens)
+                        tl[k] = is_title_line(ln, b.title)
+            X[sl, col["title_line"]] = tl
+            X[sl, col["title_cover"]] = cover
+            X[sl, col["title_recall"]] = recall
+        keys = [_norm_key(ln) for ln in art_lines]
+        seen: dict[str, int] = {}
+        for key in keys:
+            seen[key] = seen.get(key, 0) + 1
+        prefixes: dict[str, int] = {}
+        for key in keys:
+            p = key[:30]
+            prefixes[p] = prefixes.get(p, 0) + 1
+        X[sl, col["repeats"]] = [seen[k] - 1 for k in keys]
+        X[sl, col["prefix_repeats"]] = [prefixes[k[:30]] - 1 for k in keys]
+    return X, art
+
+
+def context_features(p1: np.ndarray, art: np.ndarray, prose: np.ndarray) -> np.ndarray:
+    """The second stage's extra features: first-stage scores around each
+    line, and over its article."""
+    out = np.zeros((len(p1), len(CONTEXT_FEATURES)), dtype=np.float32)
+    if not len(p1):
+        return out
+    bounds = np.flatnonzero(np.diff(art)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(p1)]])
+    for s, e in zip(starts, ends):
+        p = p1[s:e].astype(np.float32)
+        pr = prose[s:e]
+        mean = float(p.mean())
+        out[s:e, 0] = _shift(p, 1, mean)
+        out[s:e, 1] = _shift(p, -1, mean)
+        out[s:e, 2] = _shift(p, 2, mean)
+        out[s:e, 3] = _shift(p, -2, mean)
+        out[s:e, 4] = _window(p, 3)
+        mx = np.maximum.reduce([_shift(p, k, 0.0) for k in (1, 2, -1, -2)]) if e - s > 1 else np.zeros(1, np.float32)
+        out[s:e, 5] = mx
+        out[s:e, 6] = mean
+        out[s:e, 7] = float(p[pr].mean()) if pr.any() else mean
+    return out
+
+
+# --------------------------------------------------------------------------
+# Titles
+
+_TITLE_SEP = regex.compile(r"\s+[|\-–—:·•»]\s+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def is_title_line(line: str, title: str, min_share: float = 0.5) -> bool:
+    """A head line that repeats the page title. Page titles carry the site's
+    name ("... - WSJ", "Classificação NASCAR | Autoracing | F1"), so a line
+    counts when it equals one of the title's segments or when nearly all its
+    words are the title's and it covers at least ``min_share`` of them."""
+    lt = _tokens(line)
+    if not lt or not title:
+        return False
+    tt, segments = _title_parts(title)
+    if lt == tt or lt in segments:
+        return True
+    if len(lt) < 3:
+        return False
+    tset = set(tt)
+    inside = sum(1 for w in lt if w in tset)
+    return inside >= 0.9 * len(lt) and len(set(lt) & tset) >= min_share * len(tset)
+
+
+@lru_cache(maxsize=64)
+def _title_parts(title: str) -> tuple[list[str], list[list[str]]]:
+    return _tokens(title), [_tokens(seg) for seg in _TITLE_SEP.split(title)]
