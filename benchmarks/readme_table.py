@@ -1,0 +1,100 @@
+"""Print the README's table of benchmark figures from the committed results
+in ``benchmarks/results/`` (a test checks that the README holds exactly
+this table, so every figure there has a file behind it).
+
+    .venv/bin/python benchmarks/readme_table.py            # print the table
+    .venv/bin/python benchmarks/readme_table.py --write    # and put it in README.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- figures: benchmarks/readme_table.py -->", "<!-- /figures -->"
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _f(x, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def boilerplate_rows() -> list[str]:
+    r = _load("boilerplate.json")
+    if not r or "generalisation" not in r:
+        return []
+    g = r["generalisation"]["renders"]
+    rows = []
+
+    def get(render: str, key: str = "folds") -> dict | None:
+        return (g.get(render) or {}).get(key)
+
+    d = get("dump")
+    if d:
+        base = get("dump", "rules_only") or {}
+        rows.append(f"| paragraph dumps, unseen sites: boilerplate blocks removed; content blocks kept (count / words) "
+                    f"| {_f(d['boilerplate_removed'])}; {_f(d['content_kept'])} / {_f(d['content_words_kept'])} "
+                    f"| rules only {_f(base.get('boilerplate_removed'))}; {_f(base.get('content_kept'))} / "
+                    f"{_f(base.get('content_words_kept'))} |")
+    for render, name in (("html-text", "html-text"), ("inscriptis", "inscriptis"),
+                         ("trafilatura-recall", "trafilatura (recall)"), ("aeb/trafilatura", "AEB trafilatura output")):
+        s = get(render)
+        if s:
+            base = get(render, "rules_only")
+            extra = f"; rules only {_f(base['f1_after'])}" if base else ""
+            rows.append(f"| {name}, unseen sites: 4-gram F1 | {_f(s['f1_after'])} | uncleaned {_f(s['f1_before'])}{extra} |")
+    nt = get("aeb/trafilatura", "folds_no_title")
+    if nt:
+        rows.append(f"| AEB trafilatura output, no title given: F1 | {_f(nt['f1_after'])} | uncleaned {_f(nt['f1_before'])} |")
+    worst = [(render, v["folds"]["f1_after"] - v["folds"]["f1_before"]) for render, v in g.items()
+             if render.startswith("aeb/") or render == "trafilatura-recall"]
+    if worst:
+        render, delta = min(worst, key=lambda x: x[1])
+        rows.append(f"| extractor outputs (8 AEB extractors, trafilatura recall): smallest F1 change | {delta:+.3f} ({render}) | 0 = uncleaned |")
+    lodo = (g.get("html-text") or {}).get("lodo") or {}
+    for k, v in lodo.items():
+        rows.append(f"| html-text, trained on {k.replace('->', ', tested on ')}: F1 | {_f(v['f1_after'])} | uncleaned {_f(v['f1_before'])} |")
+    sp = r.get("speed")
+    if sp:
+        rows.append(f"| boilerplate stage per article, classifier included (1 core) | {sp['boilerplate_ms']:.3f} ms "
+                    f"| previous rule chain {sp['previous_rule_chain_ms']:.3f} ms ({sp['ratio_to_previous']:.2f}×) |")
+    off = (r.get("offtopic") or {})
+    if off:
+        sp_b = off["spliced"]["all"]
+        un_b = off["untouched"]["all"]
+        rows.append(f"| spliced off-topic paragraphs: recall; genuine paragraphs removed | {_f(sp_b['recall'])}; "
+                    f"{_pct(un_b['genuine_removed_share'])} | |")
+    return rows
+
+
+SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows]
+
+
+def table() -> str:
+    rows = [row for section in SECTIONS for row in section()]
+    return "\n".join(["| what | newsclean | baseline |", "|---|---|---|", *rows])
+
+
+def write() -> None:
+    text = README.read_text(encoding="utf-8")
+    a, b = text.index(BEGIN) + len(BEGIN), text.index(END)
+    README.write_text(text[:a] + "\n" + table() + "\n" + text[b:], encoding="utf-8")
+
+
+if __name__ == "__main__":
+    print(table())
+    if "--write" in sys.argv:
+        write()
