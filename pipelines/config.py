@@ -108,13 +108,13 @@ class ScheduleSettings:
 class ExtractSettings:
     """HTML extraction (trafilatura), see pipelines/formats/extract.py."""
 
-    favor: str = "precision"  # "precision" | "recall" | "balanced"
+    favor: str = "balanced"  # "precision" | "recall" | "balanced"
     include_tables: bool = True
     include_comments: bool = False
     time_limit: float = 10.0  # seconds per page; 0 = none
     # A shard holds at most this many HTML pages (extraction costs ~100x
     # the cleaning of a text, so shards of pages are smaller).
-    shard_pages: int = 200
+    shard_pages: int = 50
 
     def extractor(self):
         from .formats.extract import Extractor

@@ -13,6 +13,9 @@ comments. Comments stay off for news: reader comments are not the article.
 What the page's metadata gives (title, date, author, site name, canonical
 URL) fills the fields the reader left empty: a WARC record's target URI or a
 JSONL record's own ``url`` / ``published`` win over what the page claims.
+The page alone decides the extraction (the container's URL is not given to
+trafilatura, which would otherwise name the site after the URL's domain), so
+a page reads the same from a file, a WARC record or a JSON line.
 
 A page that takes longer than ``time_limit`` seconds (trafilatura can
 backtrack for minutes on pathological markup) is abandoned: the article gets
@@ -42,7 +45,7 @@ class PageTimeout(Exception):
 
 @dataclass(frozen=True)
 class Extractor:
-    favor: str = "precision"
+    favor: str = "balanced"
     include_tables: bool = True
     include_comments: bool = False
     time_limit: float = 10.0
@@ -72,7 +75,7 @@ class Extractor:
             return
         try:
             with _time_limit(self.time_limit):
-                doc = trafilatura.bare_extraction(markup, url=art.url, **self.options())
+                doc = trafilatura.bare_extraction(markup, **self.options())
         except PageTimeout:
             art.error = f"HTML extraction took longer than {self.time_limit:g} s ([extract] time_limit): page abandoned"
             return

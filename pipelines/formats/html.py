@@ -20,6 +20,8 @@ detection by charset-normalizer (:func:`cleaners.repair.decode_bytes`).
 from __future__ import annotations
 
 import codecs
+import encodings
+import encodings.aliases
 import gzip
 import re
 import zlib
@@ -36,6 +38,12 @@ _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 # windows-1252 (WHATWG Encoding), and so does this.
 _WESTERN = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252", "cp1252"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _python_name(enc: str) -> str:
+    """The codec name charset-normalizer reports too (``koi8_r``, ``cp1251``)."""
+    key = encodings.normalize_encoding(enc).lower()
+    return encodings.aliases.aliases.get(key, key)
 
 
 def meta_charset(data: bytes) -> str | None:
@@ -71,8 +79,17 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
         except (LookupError, UnicodeDecodeError):
             continue  # unknown or wrong declaration: the next one, then detection
         if enc.replace("-", "").replace("_", "") not in ("utf8", "utf16", "utf32"):
-            return text, codecs.lookup(enc).name
-    return decode_bytes(data)
+            return text, _python_name(enc)
+    text, enc = decode_bytes(data)
+    if enc != "cp1252" and enc in ("cp1250", "cp1257", "iso8859_15", "latin_1"):
+        # Detection cannot tell these apart when the page uses only the
+        # characters they share; name it as browsers read Western pages.
+        try:
+            if data.decode("cp1252") == text:
+                enc = "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return text, enc
 
 
 def read_html_file(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article | object, str]]:

@@ -53,6 +53,10 @@ CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = re.compile(rb"^WARC/\d\.\d+\r?\n$")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A record header line inside a record's content: where the next record
+# starts when this one was cut short (only looked for when the content is
+# not followed by the blank lines that end a record).
+_NEXT_RECORD = re.compile(rb"\n(WARC/\d\.\d+\r?\n[A-Za-z-]+:)")
 
 
 def read_warc(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[object, str]]:
@@ -203,7 +207,7 @@ def _frame(stream, max_bytes: int) -> Iterator[tuple[int, bytes | None, str | No
             continue
         body = stream.read(length)
         # A record cut short: the next record's header starts inside it.
-        cut = re.search(rb"\r?\n\r?\n(WARC/\d\.\d+\r?\n)", body)
+        cut = _NEXT_RECORD.search(body)
         if cut is not None and not _ends_well(stream):
             stream.seek(start + sum(map(len, header)) + cut.start(1))
             yield start, None, f"truncated record: {cut.start(1):,} of {length:,} content bytes before the next record"

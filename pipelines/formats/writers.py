@@ -93,8 +93,9 @@ class ParquetWriter:
         return n
 
     def read(self, path: Path) -> Iterator[dict]:
-        """Rows as the JSONL writer writes them (nulls of absent keys left out
-        where JSONL leaves them out: edits, dropped entries)."""
+        """Rows as dicts; a key the JSONL row leaves out is None here (and
+        an edit's absent ``detail`` / ``score`` are left out, as
+        :meth:`Edit.to_dict` does)."""
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path)
@@ -102,9 +103,7 @@ class ParquetWriter:
             for row in batch.to_pylist():
                 if "edits" in row:
                     row["edits"] = [{k: v for k, v in e.items() if v is not None and (k != "detail" or v)} for e in row["edits"] or []]
-                    yield row
-                else:
-                    yield {k: v for k, v in row.items() if v is not None}
+                yield row
 
 
 WRITERS: dict[str, JsonlWriter | ParquetWriter] = {
