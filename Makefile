@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve bench-boilerplate bench-dedup bench-throughput clean
+.PHONY: install demo test server serve bench-boilerplate bench-extraction bench-dedup bench-throughput clean
 
 install: $(STAMP)
 
@@ -37,6 +37,13 @@ bench-dedup: install
 bench-boilerplate: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/boilerplate.py
+	$(BIN)/python benchmarks/extraction.py
+
+# Raw HTML (AEB, WCXB) through `newsclean run` beside trafilatura alone, and
+# the AEB pages as a WARC file (needs ../shared; ~10 min).
+bench-extraction: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/extraction.py
 
 # Whole chain at 20,000 and 200,000 articles beside datatrove, with accuracy
 # guards (needs ../shared; ~20 min on 2 idle cores).
@@ -45,4 +52,4 @@ bench-throughput: install
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs
+	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs
