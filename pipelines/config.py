@@ -111,7 +111,7 @@ class ExtractSettings:
     favor: str = "balanced"  # "precision" | "recall" | "balanced"
     include_tables: bool = True
     include_comments: bool = False
-    time_limit: float = 10.0  # seconds per page; 0 = none
+    time_limit: float = 30.0  # seconds of CPU per page; 0 = none
     # A shard holds at most this many HTML pages (extraction costs ~100x
     # the cleaning of a text, so shards of pages are smaller).
     shard_pages: int = 50

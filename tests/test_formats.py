@@ -232,7 +232,7 @@ def test_a_hanging_page_is_quarantined_and_the_shard_goes_on(tmp_path, monkeypat
     shard.write_text("".join(json.dumps({"article": a.to_dict(), "hash": a.id}) + "\n" for a in rows))
     stats = clean_shard(str(shard), str(tmp_path / "out"), cfg, {})
     (hung,) = _jsonl(tmp_path / "out.filtered.jsonl")
-    assert hung["id"] == "hangs" and hung["reason"] == "quarantined" and "longer than 0.5 s" in hung["detail"]
+    assert hung["id"] == "hangs" and hung["reason"] == "quarantined" and "longer than 0.5 s of CPU" in hung["detail"]
     assert [r["id"] for r in _jsonl(tmp_path / "out.candidates.jsonl")] == ["fine"]
     assert stats.dropped == {"quarantined": 1}
 

@@ -17,13 +17,14 @@ The page alone decides the extraction (the container's URL is not given to
 trafilatura, which would otherwise name the site after the URL's domain), so
 a page reads the same from a file, a WARC record or a JSON line.
 
-A page that takes longer than ``time_limit`` seconds (trafilatura can
+A page that takes more than ``time_limit`` seconds of CPU (trafilatura can
 backtrack for minutes on pathological markup) is abandoned: the article gets
 an :attr:`~Article.error` and is quarantined with it, and the shard goes on.
-The limit is a ``SIGALRM`` timer, so it holds where extraction runs in a
-process's main thread (the worker pool, a one-shard run in the main
-process); in a thread (``executor = "prefect"`` with the thread runner)
-there is no timer and pages run to completion.
+CPU time, not wall time, so that a busy machine does not quarantine pages
+that are merely slow to get a core. The limit is a ``SIGPROF`` timer, so it
+holds where extraction runs in a process's main thread (the worker pool, a
+one-shard run in the main process); in a thread (``executor = "prefect"``
+with the thread runner) there is no timer and pages run to completion.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Extractor:
     favor: str = "balanced"
     include_tables: bool = True
     include_comments: bool = False
-    time_limit: float = 10.0
+    time_limit: float = 30.0
 
     def __post_init__(self) -> None:
         if self.favor not in FAVOR:
@@ -77,7 +78,7 @@ class Extractor:
             with _time_limit(self.time_limit):
                 doc = trafilatura.bare_extraction(markup, **self.options())
         except PageTimeout:
-            art.error = f"HTML extraction took longer than {self.time_limit:g} s ([extract] time_limit): page abandoned"
+            art.error = f"HTML extraction took longer than {self.time_limit:g} s of CPU ([extract] time_limit): page abandoned"
             return
         except Exception as exc:  # a page that breaks the parser is that page's problem only
             art.error = f"HTML extraction failed: {type(exc).__name__}: {exc}"[:500]
@@ -117,10 +118,10 @@ def _time_limit(seconds: float):
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, _on_alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
