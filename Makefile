@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-dedup bench-throughput clean
+.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-throughput clean
 
 install: $(STAMP)
 
@@ -43,11 +43,18 @@ train-boilerplate: install
 
 # Boilerplate removal on site-grouped held-out folds, per render, plus
 # off-topic inserts and speed (needs ../shared and the fold models of
-# train-boilerplate; ~15 min). README table: benchmarks/report.py.
+# train-boilerplate; ~15 min). README table: benchmarks/readme_table.py.
 bench-boilerplate: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	[ -e benchmarks/results/cache/devset/models/fold-4.json ] || $(MAKE) train-boilerplate
 	$(BIN)/python benchmarks/boilerplate.py
+	$(BIN)/python benchmarks/extraction.py
+
+# Raw HTML (AEB, WCXB) through `newsclean run` beside trafilatura alone, and
+# the AEB pages as a WARC file (needs ../shared; ~10 min).
+bench-extraction: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/extraction.py
 
 # Whole chain at 20,000 and 200,000 articles beside datatrove, with accuracy
 # guards (needs ../shared; ~20 min on 2 idle cores).
@@ -56,4 +63,4 @@ bench-throughput: install
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf clean/*.jsonl clean/report.* clean/state clean/runs
+	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs

@@ -80,7 +80,30 @@ def boilerplate_rows() -> list[str]:
     return rows
 
 
-SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows]
+def extraction_rows() -> list[str]:
+    r = _load("extraction.json")
+    if not r:
+        return []
+    rows = []
+    for key, name in (("aeb", "AEB, 181 pages"), ("wcxb", "WCXB dev, 709 pages")):
+        d = r.get(key)
+        if not d:
+            continue
+        rows.append(f"| raw HTML through `newsclean run` (trafilatura `{r['extract'].get('favor', '')}` + cleaning), 4-gram F1: {name} "
+                    f"| {_f(d['newsclean']['all']['f1'], 4)} | trafilatura alone, same settings: {_f(d['trafilatura']['all']['f1'], 4)} |")
+        t = d.get("throughput") or {}
+        if t:
+            rows.append(f"| HTML extraction, read + learn + clean steps, pages/s on 2 cores: {name} "
+                        f"| {t['newsclean_read_learn_clean_pages_per_s']} ({t['ratio_steps_to_loop']:.0%} of the loop) "
+                        f"| trafilatura plain loop, 1 process: {t['trafilatura_loop_pages_per_s']} |")
+        w = d.get("warc")
+        if w:
+            same = "the same articles" if w.get("same") or w.get("identical") else "differs"
+            rows.append(f"| {name} packed into a `.warc.gz` | {w.get('articles_warc', '?')} articles, {same} as the HTML folder | |")
+    return rows
+
+
+SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows, extraction_rows]
 
 
 def table() -> str:

@@ -64,7 +64,7 @@ _TABLE = [
     Reason("too_short", "drop", "too few words left after cleaning to be an article"),
     Reason("empty", "drop", "no text at all, or none left after cleaning"),
     Reason("no_article", "drop", "nothing but page furniture: what cleaning left is not an article"),
-    Reason("quarantined", "drop", "could not be read: empty or undecodable file, broken JSON, record without text, duplicate id"),
+    Reason("quarantined", "drop", "could not be read: empty or undecodable file, broken JSON, record without text, duplicate id, corrupt WARC record, page extraction failed or timed out"),
     Reason("replaced", "drop", "an earlier version of a document that a later run read again with new content"),
 ]
 

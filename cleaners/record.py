@@ -58,6 +58,15 @@ class Article:
     flags: list[str] = field(default_factory=list)
     # Size of the text as read (after decoding), to report before/after.
     raw_chars: int = 0
+    # Page metadata that HTML extraction finds (None for plain text input).
+    author: str | None = None
+    sitename: str | None = None
+    # The page's markup when the input was HTML: extraction (in a worker)
+    # turns it into ``text`` and metadata, then clears it.
+    html: str | None = None
+    # Why a worker could not read the article (its extraction failed or
+    # timed out): the pipeline quarantines it with this detail.
+    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field: dataclasses.asdict deep-copies recursively and was a

@@ -100,6 +100,46 @@ class ScheduleSettings:
     deployment: str = "nightly"
 
 
+# ---- formats (issue #12): [extract] and [output] ---------------------------
+# Kept together so the typed-schema port can move them as one block.
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """HTML extraction (trafilatura), see pipelines/formats/extract.py."""
+
+    favor: str = "balanced"  # "precision" | "recall" | "balanced"
+    include_tables: bool = True
+    include_comments: bool = False
+    time_limit: float = 30.0  # seconds of CPU per page; 0 = none
+    # A shard holds at most this many HTML pages (extraction costs ~100x
+    # the cleaning of a text, so shards of pages are smaller).
+    shard_pages: int = 50
+
+    def extractor(self):
+        from .formats.extract import Extractor
+
+        return Extractor(self.favor, self.include_tables, self.include_comments, self.time_limit)
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Which writers write the corpus, see pipelines/formats/writers.py.
+    Not part of the config hash: the rows are the same in every format."""
+
+    formats: tuple[str, ...] = ("jsonl",)
+
+    def __post_init__(self) -> None:
+        from .formats.writers import WRITERS
+
+        unknown = [f for f in self.formats if f not in WRITERS]
+        if unknown or not self.formats:
+            raise ValueError(f"[output] formats: unknown {unknown or 'empty list'}; known: {', '.join(WRITERS)}")
+
+
+# ---- end of formats block ---------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Config:
     run: RunSettings = field(default_factory=RunSettings)
@@ -110,6 +150,8 @@ class Config:
     dedup: DedupSettings = field(default_factory=DedupSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)  # formats block
+    output: OutputSettings = field(default_factory=OutputSettings)  # formats block
     # The rule set as loaded (data, so it is part of the config hash).
     rules: dict[str, Any] = field(default_factory=dict)
     path: str = ""
@@ -127,6 +169,7 @@ class Config:
         d = asdict(self)
         d.pop("path")
         d.pop("schedule")
+        d.pop("output")
         if "classifier" in self.boilerplate.steps:
             # The model decides as much as the rules: its bytes are config.
             d["model_sha256"] = _file_digest(self.model_path())
@@ -166,6 +209,8 @@ _SECTIONS = {
     "dedup": DedupSettings,
     "report": ReportSettings,
     "schedule": ScheduleSettings,
+    "extract": ExtractSettings,  # formats block
+    "output": OutputSettings,  # formats block
 }
 
 

@@ -1,6 +1,6 @@
 """``newsclean explain ID``: what cleaning did to one article, line by line.
 
-Reads an output folder only (``articles.jsonl``, ``dropped.jsonl``). Edits of
+Reads an output folder only (``articles`` and ``dropped``, JSONL or Parquet). Edits of
 the boilerplate stage carry ``detail = "line N"`` (N counts the non-blank
 lines of the repaired text), so removed lines go back between the kept ones
 in their original order; edits without a position (repair changes) are
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cleaners.reasons import CHANGE_REASONS
+
+from .formats.writers import read_corpus
 
 _LINE = re.compile(r"^(in )?line (\d+)$")
 
@@ -39,31 +41,23 @@ class Explanation:
 
 def find(output: Path, doc_id: str) -> Explanation:
     """Look ``doc_id`` up in an output folder; raises KeyError if absent."""
-    articles = output / "articles.jsonl"
     canonical = None
-    if articles.exists():
-        with open(articles, encoding="utf-8") as fh:
-            for line in fh:
-                art = json.loads(line)
-                if art["id"] == doc_id:
-                    return _explain(art, "kept")
-                # Entries are ids, or records with an "id" and similarity figures.
-                dups = {d["id"] if isinstance(d, dict) else d for d in art.get("duplicates", ())}
-                if doc_id in dups:
-                    canonical = art
+    for art in read_corpus(output, "articles"):
+        if art["id"] == doc_id:
+            return _explain(art, "kept")
+        # Entries are ids, or records with an "id" and similarity figures.
+        dups = {d["id"] if isinstance(d, dict) else d for d in art.get("duplicates") or ()}
+        if doc_id in dups:
+            canonical = art
     if canonical is not None:
         # Only the canonical text is kept; show it, as that is where the
         # duplicate's content went.
         exp = _explain(canonical, f"duplicate of {canonical['id']}")
         exp.id = doc_id
         return exp
-    dropped = output / "dropped.jsonl"
-    if dropped.exists():
-        with open(dropped, encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                if row["id"] == doc_id:
-                    return Explanation(doc_id, f"dropped: {row['reason']}", None, [], [], row.get("detail", ""))
+    for row in read_corpus(output, "dropped"):
+        if row["id"] == doc_id:
+            return Explanation(doc_id, f"dropped: {row['reason']}", None, [], [], row.get("detail", ""))
     raise KeyError(doc_id)
 
 

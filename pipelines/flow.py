@@ -40,6 +40,7 @@ from . import report as report_mod
 from .config import Config, load_config
 from .readers import Rejected, content_hash, read_documents, scan
 from .stages import ShardStats, clean_shard, learn_shard, warm_up
+from .formats.writers import write_corpus
 from .store import Segment, State, dumps, read_jsonl, write_json, write_jsonl
 
 
@@ -184,6 +185,8 @@ class ReadResult:
     unchanged: int
     skipped_files: list[str]
     files: int
+    # Records that are no articles (WARC revisits, images ...): kind -> count.
+    not_articles: dict[str, int] = field(default_factory=dict)
 
 
 @task(name="read input", persist_result=False, cache_policy=NO_CACHE)
@@ -195,15 +198,18 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
     log = get_run_logger()
     found = scan(input_path)
     for rel in found.skipped:
-        log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl, .jsonl.gz)", rel)
+        log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl(.gz), .html/.htm(.gz), .warc(.gz))", rel)
     staging_dir = Path(staging)
     shards: list[str] = []
     buf: list[str] = []
     rejected_rows: list[dict] = []
     index_rej: list[str] = []
     counts = Counter()
+    pages = 0  # HTML pages in buf: extraction makes them costly, so shards of them are smaller
 
     def flush() -> None:
+        nonlocal pages
+        pages = 0
         if buf:
             path = staging_dir / f"raw-{len(shards):05d}.jsonl"
             with open(path, "w", encoding="utf-8") as fh:
@@ -225,14 +231,15 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
             index_rej.append(f"{doc.id}\t{chash}\trejected")
             counts["rejected"] += 1
             continue
-        chash = content_hash(doc.text, doc.title)
+        chash = content_hash(doc.text if doc.html is None else doc.html + "\x00" + doc.text, doc.title)
         previous = seen.get(doc.id)
         if previous == chash:
             counts["unchanged"] += 1
             continue
         counts["updated" if previous else "new"] += 1
         buf.append(dumps({"article": doc.to_dict(), "hash": chash}))
-        if len(buf) >= cfg.run.shard_size:
+        pages += doc.html is not None
+        if len(buf) >= cfg.run.shard_size or pages >= cfg.extract.shard_pages:
             flush()
     flush()
     write_jsonl(staging_dir / "rejected.jsonl", rejected_rows)
@@ -242,7 +249,10 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
         "read %d documents from %d files: %d new, %d updated, %d already processed, %d quarantined, %d files skipped",
         counts["documents"], len(found.files), counts["new"], counts["updated"], counts["unchanged"], counts["rejected"], len(found.skipped),
     )
-    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"], found.skipped, len(found.files))
+    if found.not_articles:
+        log.info("records that are no articles, counted and left out: %s", dict(sorted(found.not_articles.items())))
+    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"], found.skipped, len(found.files),
+                      dict(sorted(found.not_articles.items())))
 
 
 def learn_sample_step(shards: int, want: int) -> int:
@@ -291,7 +301,7 @@ class Learner:
 
 
 @task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
-def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Learner, progress=None) -> tuple[SourceLineStats, float]:
+def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Learner, progress=None) -> tuple[SourceLineStats, Counter]:
     """What recurs across a source's articles, from a sample of the shards,
     merged into what earlier runs learned; and the seconds spent repairing
     (learning repairs the shards it reads, cleaning does not again)."""
@@ -302,12 +312,12 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Lea
         stats = SourceLineStats.from_dict(json.loads(state.boilerplate_path.read_text()))
         stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
     if not b.learn or not shards:
-        return stats, 0.0
+        return stats, Counter()
     sample, parts = learner.results(shards, progress)
-    repair = 0.0
+    repair = Counter()  # seconds per stage (extract, repair)
     for part, seconds in parts:
         stats.merge(part)
-        repair += seconds
+        repair.update(seconds)
     learned = sum(len(stats.boilerplate(src)) for src in stats.lines)
     log.info("learned %d boilerplate lines over %d sources from %d of %d shards", learned, len(stats.lines), len(sample), len(shards))
     return stats, repair
@@ -398,12 +408,15 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
     return result
 
 
-OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "duplicates", "edits", "flags", "raw_chars")
+OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
+                 "duplicates", "edits", "flags", "raw_chars")
 
 
 @task(name="write outputs", persist_result=False, cache_policy=NO_CACHE)
-def write_outputs(segments: list[Segment], dedup: DedupResult, output: str) -> dict[str, Any]:
-    """Write ``articles.jsonl`` and ``dropped.jsonl`` for the whole corpus."""
+def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, formats: Sequence[str] = ("jsonl",)) -> dict[str, Any]:
+    """Write the articles and dropped entries of the whole corpus in every
+    output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
+    see :mod:`pipelines.formats.writers`)."""
     log = get_run_logger()
     out = Path(output)
     members: dict[str, list[dict]] = {}
@@ -413,7 +426,14 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str) -> d
     for lst in members.values():
         lst.sort(key=lambda m: (-m["similarity"], m["id"]))
 
-    previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")} if (out / "articles.jsonl").exists() else set()
+    # What the previous run kept lives under state/ (the outputs are views
+    # a user may delete or convert); folders from before it fall back on
+    # the JSONL output.
+    kept_path = out / "state" / "kept.json"
+    if kept_path.exists():
+        previously_kept = set(json.loads(kept_path.read_text(encoding="utf-8")))
+    else:
+        previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")}
 
     def articles():
         for si, seg in enumerate(segments):
@@ -444,16 +464,18 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str) -> d
                             yield {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
                                    "canonical": canon, "similarity": sim, "containment": cont}
 
-    n_kept = write_jsonl(out / "articles.jsonl", articles())
-    n_dropped = write_jsonl(out / "dropped.jsonl", dropped())
+    counts = write_corpus(out, formats, {"articles": articles, "dropped": dropped})
+    n_kept, n_dropped = counts["articles"], counts["dropped"]
     kept_now = {doc_id for doc_id, a in dedup.assignment.items() if a[0] == doc_id}
+    if segments:
+        write_json(kept_path, sorted(kept_now))
     # Articles kept before that a more complete copy has now replaced.
     replaced = sorted(
         (old, dedup.assignment[old][0])
         for old in previously_kept
         if old in dedup.assignment and dedup.assignment[old][0] != old
     )
-    log.info("wrote %d articles to %s and %d dropped entries", n_kept, out / "articles.jsonl", n_dropped)
+    log.info("wrote %d articles and %d dropped entries to %s (%s)", n_kept, n_dropped, out, ", ".join(formats))
     dup_of = {doc_id: a[0] for doc_id, a in dedup.assignment.items() if a[0] != doc_id}
     return {"kept": n_kept, "dropped": n_dropped, "kept_ids": kept_now, "dup_of": dup_of,
             "replaced": [{"old": o, "new": n} for o, n in replaced]}
@@ -513,7 +535,7 @@ def newsclean_flow(
     t = time.perf_counter()
     stats = clean(read.shards, str(staging), cfg, quote(line_stats), progress)
     timings["clean"] = time.perf_counter() - t
-    stats.timings["repair"] += learn_repair
+    stats.timings.update(learn_repair)
     stop_workers()
     for raw in read.shards:
         os.unlink(raw)
@@ -531,7 +553,7 @@ def newsclean_flow(
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    written = write_outputs(quote(state.segments), quote(result), str(out))
+    written = write_outputs(quote(state.segments), quote(result), str(out), cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
     run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
@@ -549,6 +571,7 @@ def newsclean_flow(
         "segment": seg_name if new_data else None,
         "files": read.files,
         "skipped_files": read.skipped_files,
+        "not_articles": read.not_articles,
         "counts": {
             "documents": read.documents,
             "new": read.new,

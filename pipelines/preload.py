@@ -18,5 +18,8 @@ try:
     from pipelines.stages import warm_up
 
     warm_up(load_config(os.environ.get("NEWSCLEAN_PRELOAD_CONFIG") or None))
+    # HTML extraction's library (about 1.2 s to import, and lxml's parsers):
+    # once here rather than in each worker at its first page.
+    import trafilatura  # noqa: F401
 except Exception:  # noqa: BLE001 - see the module docstring
     pass

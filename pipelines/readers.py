@@ -10,9 +10,15 @@ Formats:
 * ``.txt``: one article per file; the first non-blank line is the title
   (decided after repair, see :func:`cleaners.split_title`); id = path relative
   to the input folder; source = the first folder of that path, if any.
-* ``.jsonl`` / ``.jsonl.gz``: one article per line with ``text`` and optionally
-  ``id``, ``title``, ``url``, ``source``, ``published``; id = ``id``, else
-  ``<relative path>:<line number>``.
+* ``.jsonl`` / ``.jsonl.gz``: one article per line with ``text`` and/or
+  ``html`` (news-please keeps both; the page is extracted and its text wins)
+  and optionally ``id``, ``title``, ``url``, ``source``, ``published``;
+  id = ``id``, else ``<relative path>:<line number>``.
+* HTML pages and WARC archives: :mod:`pipelines.formats.html`,
+  :mod:`pipelines.formats.warc`.
+
+Which reader reads a file is decided by the registry in
+:mod:`pipelines.formats` (by extension, else by sniffing the first bytes).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import gzip
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +35,7 @@ from pathlib import Path
 from cleaners.record import Article
 from cleaners.repair import UndecodableError, decode_bytes
 
-TXT = (".txt",)
-JSONL = (".jsonl", ".jsonl.gz")
+from .formats import NotArticle, reader_for
 
 
 @dataclass(slots=True)
@@ -57,6 +63,9 @@ class InputScan:
     files: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # unsupported files, relative paths
     root: Path = Path(".")
+    readers: dict = field(default_factory=dict)  # file -> its reader (pipelines.formats.Reader)
+    # Records read that are no articles (WARC revisits, images ...): kind -> count.
+    not_articles: Counter = field(default_factory=Counter)
 
 
 def scan(path: str | Path) -> InputScan:
@@ -71,10 +80,11 @@ def scan(path: str | Path) -> InputScan:
         files = sorted(p for p in path.rglob("*") if p.is_file())
     result = InputScan(root=root)
     for f in files:
-        name = f.name.lower()
-        if name.endswith(TXT) or name.endswith(JSONL):
+        reader = reader_for(f)
+        if reader is not None:
             result.files.append(f)
-        elif not name.startswith("."):
+            result.readers[f] = reader
+        elif not f.name.startswith("."):
             result.skipped.append(_rel(f, root))
     return result
 
@@ -102,8 +112,11 @@ def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> 
     seen: dict[str, str] = {}
     for f in scan_result.files:
         rel = _rel(f, scan_result.root)
-        reader = _read_txt if f.name.lower().endswith(TXT) else _read_jsonl
+        reader = scan_result.readers[f].load()
         for doc, origin in reader(f, rel, max_file_bytes):
+            if isinstance(doc, NotArticle):
+                scan_result.not_articles[doc.kind] += 1
+                continue
             if isinstance(doc, Article):
                 if doc.id in seen:
                     yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel)
@@ -185,6 +198,12 @@ def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[A
     doc_id = obj.get("id")
     doc_id = str(doc_id) if doc_id not in (None, "") else line_id
     text = obj.get("text")
+    page = obj.get("html")
+    if page is not None and not isinstance(page, str):
+        yield Rejected(doc_id, f"'html' is a {type(page).__name__}, not a string", rel, lineno, raw=line[:2000])
+        return
+    if text is None and page is not None:
+        text = ""  # extracted from the page in the worker
     if text is None:
         yield Rejected(doc_id, "record has no 'text' field", rel, lineno, raw=line[:2000])
         return
@@ -193,12 +212,12 @@ def _parse_line(raw: bytes, rel: str, lineno: int, max_bytes: int) -> Iterator[A
         return
     meta = {k: (str(obj[k]) if obj.get(k) is not None else None) for k in _FIELDS}
     if "\\ud" in line or "\\uD" in line:  # JSON escapes of UTF-16 surrogates
-        for name, value in (("id", doc_id), ("text", text), *meta.items()):
+        for name, value in (("id", doc_id), ("text", text), ("html", page), *meta.items()):
             if value and not _encodable(value):
                 # Half a surrogate pair is no character: no UTF-8 file can hold it.
                 yield Rejected(line_id, f"'{name}' holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)", rel, lineno, raw=line[:2000])
                 return
-    art = Article(id=doc_id, text=text, **meta)
+    art = Article(id=doc_id, text=text, html=page or None, **meta)
     if art.title is None:
         art.title = ""
     if encoding != "utf-8":

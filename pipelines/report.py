@@ -25,7 +25,8 @@ import numpy as np
 from cleaners.reasons import CHANGE_REASONS, REASONS
 from cleaners.reasons import meaning as reason_meaning
 
-from .store import atomic_open, read_jsonl, write_json
+from .formats.writers import read_corpus
+from .store import atomic_open, write_json
 
 REPORT_SCHEMA_VERSION = 2
 
@@ -94,7 +95,7 @@ def figures(out: str | Path) -> dict[str, Any]:
     exact = 0
     before_len: list[int] = []
     after_len: list[int] = []
-    for a in read_jsonl(out / "articles.jsonl"):
+    for a in read_corpus(out, "articles"):
         kept += 1
         lang = a.get("language") or "und"
         members = a.get("duplicates") or []
@@ -116,7 +117,7 @@ def figures(out: str | Path) -> dict[str, Any]:
 
     drops: Counter = Counter()
     quarantined: list[dict] = []
-    for d in read_jsonl(out / "dropped.jsonl"):
+    for d in read_corpus(out, "dropped"):
         drops[d["reason"]] += 1
         if d["reason"] == "quarantined":
             if len(quarantined) < QUARANTINE_LISTED:

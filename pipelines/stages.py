@@ -28,7 +28,7 @@ from cleaners.record import Article
 from .config import Config
 from .store import atomic_open, dumps, save_npy
 
-STAGES = ("read", "repair", "boilerplate", "language", "signature", "dedup", "write")
+STAGES = ("read", "extract", "repair", "boilerplate", "language", "signature", "dedup", "write")
 
 
 @dataclass
@@ -116,32 +116,47 @@ def read_shard(path: str | Path) -> list[tuple[Article, str, bool]]:
     return out
 
 
-def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]]) -> float:
-    """Stage 1 on every article of a shard not already prepared; seconds."""
-    t0 = time.perf_counter()
+@lru_cache(maxsize=4)
+def _extractor(settings):
+    return settings.extractor()
+
+
+def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]], cfg: Config) -> tuple[float, float]:
+    """HTML extraction, then stage 1, on every article of a shard not
+    already prepared; (extraction seconds, repair seconds). An article whose
+    extraction failed keeps its ``error`` and is not repaired."""
+    extract = _extractor(cfg.extract)
+    clock = time.perf_counter
+    t0 = clock()
     for art, _, prepared in docs:
-        if not prepared:
+        if not prepared and art.html is not None:
+            extract.extract(art)
+    t1 = clock()
+    for art, _, prepared in docs:
+        if not prepared and art.error is None:
             chain.prepare(art)
-    return time.perf_counter() - t0
+    return t1 - t0, clock() - t1
 
 
-def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, float]:
+def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, Counter]:
     """Pass 1: repair every article of the shard and count its lines per
     source (run on a sample of shards, see ``learn_sample_articles``).
 
     The shard is rewritten with the repaired articles, so that pass 2 does
     not repair them again (on runs small enough to learn from every shard,
-    repair would otherwise run twice on everything). Returns the counts and
-    the seconds spent repairing.
+    repair would otherwise run twice on everything); HTML is extracted
+    first, once. Returns the counts and the seconds spent per stage
+    (``extract``, ``repair``).
     """
     chain = _chain(cfg)
     stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
     docs = read_shard(path)
-    repair = _prepare(chain, docs)
+    extract, repair = _prepare(chain, docs, cfg)
     for art, _, _ in docs:
-        stats.observe(art.source, art.text.split("\n"))
+        if art.error is None:
+            stats.observe(art.source, art.text.split("\n"))
     _write_lines(path, [dumps({"article": art.to_dict(), "hash": chash, "prepared": True}) for art, chash, _ in docs])
-    return stats, repair
+    return stats, Counter(extract=extract, repair=repair)
 
 
 def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, frozenset[str]], examples: int = 5) -> ShardStats:
@@ -165,7 +180,9 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     # Each stage runs over the whole shard before the next: a stage's tables
     # (rules, word frequencies, the 40 MB language model) stay in the CPU
     # cache from one article to the next instead of evicting each other.
-    t["repair"] += _prepare(chain, docs)
+    extract, repair = _prepare(chain, docs, cfg)
+    t["extract"] += extract
+    t["repair"] += repair
     befores = [art.text for art, _, _ in docs]
     t1 = clock()
     chain.strip_many([art for art, _, _ in docs], learned)
@@ -175,7 +192,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t3 = clock()
     t["boilerplate"] += t2 - t1
     t["language"] += t3 - t2
-    reasons = [chain.decide(art) for art, _, _ in docs]
+    reasons = ["quarantined" if art.error else chain.decide(art) for art, _, _ in docs]
     t0 = clock()
     prints = [fingerprint(art.text, d.shingle_size) for (art, _, _), reason in zip(docs, reasons) if not reason]
     signatures = [signer.sign(fp.shingles) for fp in prints]
@@ -213,6 +230,8 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
 
 
 def _detail(art: Article, reason: str, cfg: Config) -> str:
+    if reason == "quarantined":
+        return art.error or ""
     if reason == "language":
         return f"{art.language} (p={art.language_prob}); keeping {', '.join(cfg.language.keep)}"
     if reason == "too_short":
@@ -221,6 +240,8 @@ def _detail(art: Article, reason: str, cfg: Config) -> str:
         return (f"cleaning removed {furniture_share(art):.0%} of its words and left {sentence_lines(art.text)} "
                 f"line(s) of prose (< {cfg.quality.min_sentences}): page furniture, not an article")
     if reason == "empty":
+        if "extract:no-text" in art.flags and not art.raw_chars:
+            return "HTML extraction found no article text in the page"
         return "no text left after cleaning" if art.raw_chars else "record has empty text"
     return ""
 
