@@ -35,7 +35,7 @@ from scipy.sparse.csgraph import connected_components
 
 # Bumped whenever tokens or shingle hashes change: signatures kept by earlier
 # runs are only comparable with signatures made the same way.
-SIGNATURE_VERSION = 3
+SIGNATURE_VERSION = 4
 
 # Tokens are found and hashed on the UTF-8 bytes of the lower-cased text with
 # numpy, never as Python strings: a regex that builds one string per word
@@ -96,7 +96,10 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def token_hashes(text: str) -> np.ndarray:
     """64-bit hashes of the tokens of ``text``, in order (uint64)."""
-    b, starts, ends = _word_spans(text)
+    return _hash_spans(*_word_spans(text))
+
+
+def _hash_spans(b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     if not len(starts):
         return np.empty(0, dtype=np.uint64)
     pw, inv = _power_tables(len(b) + 1)
@@ -167,11 +170,65 @@ class Fingerprint:
     shingles: np.ndarray  # distinct shingle hashes (uint32, sorted)
     exact: str  # exact-duplicate key
     tokens: int  # number of tokens
+    entities: np.ndarray  # entity sketch (uint32[ENTITY_K], see entity_sketch)
+    n_entities: int  # distinct entity tokens
+
+
+# Entity tokens: numbers and names, what tells one templated story from
+# another. Copies and versions of one story carry the same scores, prices,
+# temperatures and names; a sports result, a market report or a weather
+# report filled into the same sentences carries others. A token is an entity
+# if it holds a digit, or starts with a capital letter (ASCII) and does not
+# open a sentence or a line (an opening capital says nothing).
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+_UPPER = np.zeros(256, dtype=bool)
+_UPPER[ord("A") : ord("Z") + 1] = True
+_OPENER = np.zeros(256, dtype=bool)  # a token after one of these opens a sentence
+for _c in '.!?:;"\n\u201c([':
+    if ord(_c) < 128:
+        _OPENER[ord(_c)] = True
+_SPACE = np.zeros(256, dtype=bool)
+for _c in " \t\r'*-#>":
+    _SPACE[ord(_c)] = True
+ENTITY_K = 24
+
+
+def entity_mask(text: str, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which tokens (spans of ``b``, the lower-cased UTF-8 of ``text``) are
+    entities: numbers and mid-sentence capitalised words."""
+    if not len(starts):
+        return np.zeros(0, dtype=bool)
+    digits = np.concatenate([[0], np.cumsum(_DIGIT[b])])
+    mask = digits[ends] > digits[starts]
+    orig = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if len(orig) == len(b):  # lower() kept every byte offset (always for ASCII)
+        # The last byte before each token that is not a space or a quote.
+        solid = np.flatnonzero(~_SPACE[orig])
+        at = np.searchsorted(solid, starts) - 1
+        prev = np.where(at >= 0, orig[solid[np.maximum(at, 0)]], ord("\n"))
+        mask |= _UPPER[orig[starts]] & ~_OPENER[prev]
+    return mask
+
+
+def entity_sketch(hashes: np.ndarray) -> np.ndarray:
+    """The ENTITY_K smallest of a set of 32-bit entity token hashes, sorted,
+    padded with 0xFFFFFFFF (a bottom-k sketch: exact for the few numbers
+    and names of a short report, a fair sample of a long article's).
+    Not a MinHash: with a dozen entities a 16-value MinHash is too coarse
+    to tell two weather reports apart."""
+    out = np.full(ENTITY_K, 0xFFFFFFFF, dtype=np.uint32)
+    h = np.unique(hashes.astype(np.uint32, copy=False))[:ENTITY_K]
+    out[: len(h)] = h
+    return out
 
 
 def fingerprint(text: str, k: int) -> Fingerprint:
-    th = token_hashes(text)
-    return Fingerprint(shingle_hashes(th, k), text_hash(th), len(th))
+    b, starts, ends = _word_spans(text)
+    th = _hash_spans(b, starts, ends)
+    ent = th[entity_mask(text, b, starts, ends)]
+    ent = np.unique(_fmix32((ent >> np.uint64(32)).astype(np.uint32)))
+    return Fingerprint(shingle_hashes(th, k), text_hash(th), len(th), entity_sketch(ent), int(ent.size))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -301,8 +358,10 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray
 @dataclass(frozen=True)
 class DedupParams:
     """Defaults chosen on real copies (extractions of one page by different
-    tools): index low, then verify, so copies with different leftovers are
-    found without chaining unrelated stories together."""
+    tools) and on the tuning half of the dev benchmark
+    (``benchmarks/dedup_dev.py``): index low, then verify, so copies with
+    different leftovers are found without chaining unrelated stories
+    together."""
 
     num_perm: int = 128
     shingle_size: int = 3
@@ -319,6 +378,25 @@ class DedupParams:
     # it also merges rewritten follow-ups that share two thirds of their text.
     min_containment: float = 0.8
     min_shingles: int = 20
+    # Versions of one text, not one template: a pair is a duplicate only if
+    # this share of the smaller one's entities (numbers, names) is in the
+    # larger one's, when both have at least min_entities of them.
+    min_entity_containment: float = 0.7
+    min_entities: int = 4
+    # ... unless this share of the smaller one's shingles is in the larger:
+    # then the text itself says copy, and entities in leftovers (captions,
+    # a gallery's credits) that one copy kept and the other lost must not
+    # split it off.
+    entity_free_containment: float = 0.9
+    # A cluster follows verified pairs from version to version, but every
+    # member must still hold this share of its shingles in common with the
+    # cluster's best article (smaller in larger) and pass the entity test
+    # against it: a chain of versions stays one cluster, a chain of
+    # different stories through a shared neighbour does not.
+    core_containment: float = 0.5
+    # Canonical: among the members with at least this share of the most
+    # complete member's words, the latest published.
+    complete_share: float = 0.9
 
     def bands(self) -> tuple[int, int]:
         return self.bands_rows or lsh_params(self.lsh_threshold, self.num_perm)
@@ -343,6 +421,41 @@ def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk
     return jac, np.minimum(cont, 1.0)
 
 
+def entity_containment(ents: np.ndarray, n_ents: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Estimated share of the smaller entity set in the larger, for pairs,
+    from bottom-k sketches (:func:`entity_sketch`): over the hash range both
+    sketches cover in full, the shared and the distinct values give the
+    Jaccard, and the set sizes turn it into containment (as in
+    :func:`estimate`). Exact when both sets fit in the sketch."""
+    out = np.empty(len(i), dtype=np.float64)
+    full = np.uint32(0xFFFFFFFF)
+    for s in range(0, len(i), chunk):
+        a, b = ents[i[s : s + chunk]], ents[j[s : s + chunk]]
+        top = np.minimum(a[:, -1], b[:, -1])[:, None]  # 0xFFFFFFFF when a set fits
+        ina = (a <= top) & (a != full)
+        inb = (b <= top) & (b != full)
+        both = ((a[:, :, None] == b[:, None, :]) & ina[:, :, None]).any(axis=2).sum(axis=1)
+        union = ina.sum(axis=1) + inb.sum(axis=1) - both
+        out[s : s + chunk] = np.divide(both, union, out=np.zeros(len(a)), where=union > 0)
+    ni = n_ents[i].astype(np.float64)
+    nj = n_ents[j].astype(np.float64)
+    smaller = np.minimum(ni, nj)
+    inter = out / (1.0 + out) * (ni + nj)
+    return np.minimum(np.divide(inter, smaller, out=np.ones_like(inter), where=smaller > 0), 1.0)
+
+
+# How a duplicate relates to its canonical article (Clusters.relation).
+RELATIONS = (
+    "canonical",  # the kept article itself
+    "exact",  # the same normalised token stream
+    "near",  # the same text give or take leftovers and small edits (or no dates to tell versions apart)
+    "earlier_version",  # published before the canonical, a version of it
+    "later_version",  # published after the canonical, a version of it
+    "truncated",  # a shorter copy, almost all of it in the canonical
+    "containing",  # a longer copy holding almost all of the canonical
+)
+
+
 @dataclass
 class Clusters:
     """Result of :func:`cluster` over ``N`` articles (indices into the input).
@@ -351,7 +464,8 @@ class Clusters:
     for a canonical article); ``similarity`` / ``containment`` are estimated
     against that canonical (1.0 for itself); ``exact[k]`` says it is an exact
     copy *of its canonical* (a copy of another member is a near-duplicate of
-    the canonical like that member, with its similarity).
+    the canonical like that member, with its similarity); ``relation[k]``
+    indexes :data:`RELATIONS`.
     """
 
     canonical: np.ndarray
@@ -360,6 +474,10 @@ class Clusters:
     exact: np.ndarray
     candidate_pairs: int
     verified_pairs: int
+    relation: np.ndarray | None = None
+
+    def relation_name(self, k: int) -> str:
+        return RELATIONS[int(self.relation[k])]
 
 
 def rank_key(words: int, published: str | None, id_: str) -> tuple:
@@ -373,32 +491,51 @@ def cluster(
     exact_keys: list[str],
     ranks: list[tuple] | np.ndarray,
     params: DedupParams = DedupParams(),
+    entities: np.ndarray | None = None,
+    n_entities: np.ndarray | None = None,
 ) -> Clusters:
     """Cluster articles into near-duplicate groups.
 
     ``ranks``: :func:`rank_key` per article (smaller is better), or the
-    permutation that sorts the articles best first (an int array).
+    permutation that sorts the articles best first (an int array; then
+    there are no dates, and the canonical is the best-ranked member).
+    ``entities`` / ``n_entities``: entity sketches (uint32 [N, ENTITY_K])
+    and counts, from :func:`fingerprint`; None skips the entity test.
     The result does not depend on the order of the input.
 
     1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
     2. LSH, band by band, over one representative per exact group.
     3. Candidates are verified: estimated Jaccard >= ``min_jaccard``, or
-       containment >= ``min_containment`` (a truncated copy).
-    4. Connected components of verified pairs, then refined: the best-ranked
-       member takes every member similar to *it*; the rest repeat. A chain of
-       weak matches never puts two dissimilar articles in one cluster.
+       containment >= ``min_containment`` (a truncated copy); and their
+       numbers and names agree (``min_entity_containment``): the same
+       sentences about another match, company or town are another story.
+    4. Connected components of verified pairs, then split where they chain
+       different stories: the best-ranked member takes every member it
+       reaches through verified pairs among members that share at least
+       ``core_containment`` of their shingles with it and pass the entity
+       test against it;
+       the rest repeat. So the versions of an updated story, each close to
+       the next, stay one cluster even where the first and the last are only
+       loosely alike, while two stories joined by one article close to both
+       do not.
+    5. Canonical: the most complete latest version, i.e. among the members
+       with at least ``complete_share`` of the most words, the latest
+       published (undated counts as earliest); ties by rank. Each member's
+       relation to it is recorded (:data:`RELATIONS`).
     """
     n = len(exact_keys)
     canonical = np.arange(n)
     similarity = np.ones(n)
     containment = np.ones(n)
     exact = np.zeros(n, dtype=bool)
+    relation = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return Clusters(canonical, similarity, containment, exact, 0, 0)
+        return Clusters(canonical, similarity, containment, exact, 0, 0, relation)
 
     # Work in rank order so that every tie is broken the same way whatever
     # the input order was.
-    if isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu":
+    dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
+    if not dated:
         order = ranks.astype(np.int64, copy=False)
     else:
         order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
@@ -416,6 +553,10 @@ def cluster(
     # 2. LSH over representatives, in rank order; 3. verify candidates.
     sig = signatures[reps]
     ns = n_shingles[reps].astype(np.float64)
+    ents = nents = None
+    if entities is not None:
+        ents = entities[reps]
+        nents = np.asarray(n_entities)[reps]
     bands, rows = params.bands()
     pairs = candidate_pairs(sig, bands, rows)
     n_candidates = len(pairs)
@@ -423,30 +564,71 @@ def cluster(
         jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
         ok = _similar(jac, cont, np.minimum(ns[pairs[:, 0]], ns[pairs[:, 1]]), params)
         pairs = pairs[ok]
+        if ents is not None and len(pairs):
+            cont = cont[ok]
+            pairs = pairs[(cont >= params.entity_free_containment) | _same_entities(ents, nents, pairs[:, 0], pairs[:, 1], params)]
     n_verified = len(pairs)
 
-    # 4. Components, then greedy refinement against the canonical.
+    # 4. Components, then split where they chain different stories.
     m = len(reps)
     rep_canon = np.arange(m)
-    rep_sim = np.ones(m)
-    rep_cont = np.ones(m)
     if n_verified:
-        graph = coo_matrix((np.ones(n_verified, dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+        graph = coo_matrix((np.ones(n_verified, dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
+        graph = (graph + graph.T).tocsr()
+        del pairs
         _, labels = connected_components(graph, directed=False)
-        del graph, pairs
         sizes = np.bincount(labels)
         multi = np.flatnonzero(sizes[labels] > 1)  # ascending = rank order
         by_label = multi[np.argsort(labels[multi], kind="stable")]
         bounds = np.flatnonzero(np.diff(labels[by_label])) + 1
-        for remaining in np.split(by_label, bounds):
+        indptr, indices = graph.indptr, graph.indices
+        for comp in np.split(by_label, bounds):
+            if len(comp) == 2:  # one verified pair: nothing can chain
+                rep_canon[comp[1]] = comp[0]
+                continue
+            remaining = comp
+            first = True
             while len(remaining) > 1:
                 head, rest = remaining[0], remaining[1:]
-                jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
-                ok = _similar(jac, cont, np.minimum(ns[head], ns[rest]), params)
-                rep_canon[rest[ok]] = head
-                rep_sim[rest[ok]] = jac[ok]
-                rep_cont[rest[ok]] = cont[ok]
-                remaining = rest[~ok]
+                core = _core(sig, ns, ents, nents, head, rest, params)
+                if first and core.all():  # the whole component holds together
+                    rep_canon[rest] = head
+                    break
+                first = False
+                allowed = set(rest[core].tolist())
+                taken = {int(head)}
+                stack = [int(head)]
+                while stack:
+                    x = stack.pop()
+                    for y in indices[indptr[x] : indptr[x + 1]].tolist():
+                        if y in allowed and y not in taken:
+                            taken.add(y)
+                            stack.append(y)
+                taken.discard(int(head))
+                if taken:
+                    rep_canon[np.fromiter(taken, dtype=np.int64)] = head
+                remaining = np.array([x for x in rest.tolist() if x not in taken], dtype=np.int64)
+
+    # 5. Canonical: the most complete latest version of each cluster.
+    if dated:
+        words = np.array([-r[0] for r in ranks], dtype=np.int64)[reps]
+        stamp = [r[2] if not r[1] else "" for r in ranks]
+        heads = np.flatnonzero(np.bincount(rep_canon, minlength=m) > 1)
+        members = np.argsort(rep_canon, kind="stable")
+        starts = np.searchsorted(rep_canon[members], heads)
+        ends = np.searchsorted(rep_canon[members], heads, side="right")
+        for h, a, b in zip(heads.tolist(), starts.tolist(), ends.tolist()):
+            group = members[a:b]  # rank order, head first
+            full = group[words[group] >= params.complete_share * words[h]]
+            best = max(full.tolist(), key=lambda x: (stamp[reps[x]], -x))
+            if best != h:
+                rep_canon[group] = best
+
+    rep_sim = np.ones(m)
+    rep_cont = np.ones(m)
+    folded = np.flatnonzero(rep_canon != np.arange(m))
+    if len(folded):
+        rep_sim[folded], rep_cont[folded] = estimate(sig, ns, rep_canon[folded], folded)
 
     # Map back to input indices; exact copies follow their representative.
     canonical[reps] = reps[rep_canon]
@@ -457,8 +639,51 @@ def cluster(
     similarity[copies] = similarity[first_of[copies]]
     containment[copies] = containment[first_of[copies]]
     exact &= canonical == first_of
-    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified)
+    # (An exact copy of another member takes that member's relation.)
+    relation = _relations(canonical, similarity, containment, exact, n_shingles,
+                          [r[2] if not r[1] else "" for r in ranks] if dated else None, params)
+    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
 
 
 def _similar(jac: np.ndarray, cont: np.ndarray, smaller: np.ndarray, p: DedupParams) -> np.ndarray:
     return (jac >= p.min_jaccard) | ((cont >= p.min_containment) & (smaller >= p.min_shingles))
+
+
+def _same_entities(ents, nents, i, j, p: DedupParams) -> np.ndarray:
+    few = np.minimum(nents[i], nents[j]) < p.min_entities
+    return few | (entity_containment(ents, nents, i, j) >= p.min_entity_containment)
+
+
+def _core(sig, ns, ents, nents, head, rest, p: DedupParams) -> np.ndarray:
+    """Which of ``rest`` hold enough in common with ``head`` to be versions
+    of its text."""
+    jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
+    ok = (jac >= p.min_jaccard) | (cont >= p.core_containment)
+    if ents is not None:
+        ok &= (cont >= p.entity_free_containment) | _same_entities(ents, nents, np.full(len(rest), head), rest, p)
+    return ok
+
+
+def _relations(canonical, similarity, containment, exact, n_shingles, published, p: DedupParams) -> np.ndarray:
+    """:data:`RELATIONS` code of every article to its canonical."""
+    n = len(canonical)
+    rel = np.zeros(n, dtype=np.int8)
+    dup = canonical != np.arange(n)
+    size = n_shingles.astype(np.float64)
+    csize = size[canonical]
+    code = {name: k for k, name in enumerate(RELATIONS)}
+    near = similarity >= 0.9
+    truncated = (containment >= 0.9) & (size <= 0.8 * csize)
+    containing = (containment >= 0.9) & (size * 0.8 >= csize)
+    rel[dup] = code["near"]
+    if published is not None:
+        pub = np.array(published, dtype=object)
+        cpub = pub[canonical]
+        both = (pub != "") & (cpub != "")
+        rel[dup & both & (pub < cpub)] = code["earlier_version"]
+        rel[dup & both & (pub > cpub)] = code["later_version"]
+    rel[dup & near] = code["near"]
+    rel[dup & containing & ~near] = code["containing"]
+    rel[dup & truncated & ~near] = code["truncated"]
+    rel[dup & exact] = code["exact"]
+    return rel
