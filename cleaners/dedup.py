@@ -387,13 +387,17 @@ class DedupParams:
     # then the text itself says copy, and entities in leftovers (captions,
     # a gallery's credits) that one copy kept and the other lost must not
     # split it off.
-    entity_free_containment: float = 0.9
+    entity_free_containment: float = 0.95
     # A cluster follows verified pairs from version to version, but every
     # member must still hold this share of its shingles in common with the
     # cluster's best article (smaller in larger) and pass the entity test
     # against it: a chain of versions stays one cluster, a chain of
     # different stories through a shared neighbour does not.
     core_containment: float = 0.5
+    # Verified pairs at least this similar are the same text: followed
+    # whatever the core test says (one copy of a text never goes to another
+    # cluster than its twin).
+    same_text_jaccard: float = 0.8
     # Canonical: among the members with at least this share of the most
     # complete member's words, the latest published.
     complete_share: float = 0.9
@@ -423,25 +427,23 @@ def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk
 
 def entity_containment(ents: np.ndarray, n_ents: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
     """Estimated share of the smaller entity set in the larger, for pairs,
-    from bottom-k sketches (:func:`entity_sketch`): over the hash range both
-    sketches cover in full, the shared and the distinct values give the
-    Jaccard, and the set sizes turn it into containment (as in
-    :func:`estimate`). Exact when both sets fit in the sketch."""
+    from bottom-k sketches (:func:`entity_sketch`): of the smaller set's
+    sketched values in the hash range both sketches cover in full, the
+    share found in the larger one's. Exact when both sets fit in the
+    sketch, and exact at 1.0 (a subset) whatever their sizes. A pair with
+    no such value is not judged (1.0)."""
     out = np.empty(len(i), dtype=np.float64)
     full = np.uint32(0xFFFFFFFF)
+    swap = n_ents[i] > n_ents[j]
+    small, large = np.where(swap, j, i), np.where(swap, i, j)
     for s in range(0, len(i), chunk):
-        a, b = ents[i[s : s + chunk]], ents[j[s : s + chunk]]
+        a, b = ents[small[s : s + chunk]], ents[large[s : s + chunk]]
         top = np.minimum(a[:, -1], b[:, -1])[:, None]  # 0xFFFFFFFF when a set fits
         ina = (a <= top) & (a != full)
-        inb = (b <= top) & (b != full)
-        both = ((a[:, :, None] == b[:, None, :]) & ina[:, :, None]).any(axis=2).sum(axis=1)
-        union = ina.sum(axis=1) + inb.sum(axis=1) - both
-        out[s : s + chunk] = np.divide(both, union, out=np.zeros(len(a)), where=union > 0)
-    ni = n_ents[i].astype(np.float64)
-    nj = n_ents[j].astype(np.float64)
-    smaller = np.minimum(ni, nj)
-    inter = out / (1.0 + out) * (ni + nj)
-    return np.minimum(np.divide(inter, smaller, out=np.ones_like(inter), where=smaller > 0), 1.0)
+        found = ((a[:, :, None] == b[:, None, :]).any(axis=2) & ina).sum(axis=1)
+        sampled = ina.sum(axis=1)
+        out[s : s + chunk] = np.divide(found, sampled, out=np.ones(len(a)), where=sampled > 0)
+    return out
 
 
 # How a duplicate relates to its canonical article (Clusters.relation).
@@ -573,7 +575,9 @@ def cluster(
     m = len(reps)
     rep_canon = np.arange(m)
     if n_verified:
-        graph = coo_matrix((np.ones(n_verified, dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
+        jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
+        strong = (jac >= params.same_text_jaccard).astype(np.int8) + 1  # 2: the same text
+        graph = coo_matrix((strong, (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
         graph = (graph + graph.T).tocsr()
         del pairs
         _, labels = connected_components(graph, directed=False)
@@ -581,7 +585,7 @@ def cluster(
         multi = np.flatnonzero(sizes[labels] > 1)  # ascending = rank order
         by_label = multi[np.argsort(labels[multi], kind="stable")]
         bounds = np.flatnonzero(np.diff(labels[by_label])) + 1
-        indptr, indices = graph.indptr, graph.indices
+        indptr, indices, weight = graph.indptr, graph.indices, graph.data
         for comp in np.split(by_label, bounds):
             if len(comp) == 2:  # one verified pair: nothing can chain
                 rep_canon[comp[1]] = comp[0]
@@ -596,12 +600,17 @@ def cluster(
                     break
                 first = False
                 allowed = set(rest[core].tolist())
+                pending = set(rest.tolist())
                 taken = {int(head)}
                 stack = [int(head)]
                 while stack:
                     x = stack.pop()
-                    for y in indices[indptr[x] : indptr[x + 1]].tolist():
-                        if y in allowed and y not in taken:
+                    lo, hi = indptr[x], indptr[x + 1]
+                    for y, w in zip(indices[lo:hi].tolist(), weight[lo:hi].tolist()):
+                        # A member that is the same text as one taken comes
+                        # along even if its own estimate against the head
+                        # fell short: copies of one text stay together.
+                        if y in pending and y not in taken and (y in allowed or w == 2):
                             taken.add(y)
                             stack.append(y)
                 taken.discard(int(head))
