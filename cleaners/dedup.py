@@ -12,14 +12,23 @@ The pieces, each usable on its own:
   (a test checks it), so signatures can be handed to ``MinHashLSH``.
 * :func:`band_candidates`: one LSH band's candidate pairs. Bands are
   independent, so they can be computed anywhere and concatenated.
+* :func:`entity_mask` / :func:`entity_sketch`: the numbers and names of a
+  text, as a bottom-k sketch: what tells one templated story (a result, a
+  market report, a weather report) from another filled into the same
+  sentences.
 * :func:`cluster`: exact duplicates first, then LSH candidates confirmed by a
-  similarity check, then clusters refined so that every member is similar to
-  its canonical article (not merely to a neighbour of a neighbour).
+  similarity check and an entity check, then components of confirmed pairs
+  that follow a story from version to version, split where they would chain
+  different stories (every member must share a core with the cluster's most
+  complete article).
 
-Canonical rule (:func:`rank_key`): the most complete clean text (most words),
-then the earliest ``published`` date, then the smallest id. The rule depends
-only on the articles, never on input order, so one run over a corpus and
-several incremental runs over its parts give the same clusters.
+Canonical rule: the most complete latest version. Articles are ranked by
+:func:`rank_key` (most words, then the earliest ``published``, then the
+smallest id); within a cluster, among the members with at least 90 % of the
+most words, the latest published is the canonical. Each copy records how it
+relates to it (:data:`RELATIONS`). The rules depend only on the articles,
+never on input order, so one run over a corpus and several incremental runs
+over its parts give the same clusters.
 """
 
 from __future__ import annotations
@@ -555,27 +564,29 @@ def cluster(
     # 2. LSH over representatives, in rank order; 3. verify candidates.
     sig = signatures[reps]
     ns = n_shingles[reps].astype(np.float64)
-    ents = nents = None
-    if entities is not None:
-        ents = entities[reps]
-        nents = np.asarray(n_entities)[reps]
+    # Entity sketches stay where they are (no copy per representative):
+    # the few pairs that need them index them through reps.
+    ents = _Reindexed(entities, np.asarray(n_entities), reps) if entities is not None else None
     bands, rows = params.bands()
     pairs = candidate_pairs(sig, bands, rows)
     n_candidates = len(pairs)
+    jac = np.empty(0)
     if len(pairs):
         jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
         ok = _similar(jac, cont, np.minimum(ns[pairs[:, 0]], ns[pairs[:, 1]]), params)
-        pairs = pairs[ok]
+        pairs, jac, cont = pairs[ok], jac[ok], cont[ok]
         if ents is not None and len(pairs):
-            cont = cont[ok]
-            pairs = pairs[(cont >= params.entity_free_containment) | _same_entities(ents, nents, pairs[:, 0], pairs[:, 1], params)]
+            ok = cont >= params.entity_free_containment
+            test = np.flatnonzero(~ok)
+            ok[test] = ents.same(pairs[test, 0], pairs[test, 1], params)
+            pairs, jac = pairs[ok], jac[ok]
+        del cont
     n_verified = len(pairs)
 
     # 4. Components, then split where they chain different stories.
     m = len(reps)
     rep_canon = np.arange(m)
     if n_verified:
-        jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
         strong = (jac >= params.same_text_jaccard).astype(np.int8) + 1  # 2: the same text
         graph = coo_matrix((strong, (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
         graph = (graph + graph.T).tocsr()
@@ -586,19 +597,25 @@ def cluster(
         by_label = multi[np.argsort(labels[multi], kind="stable")]
         bounds = np.flatnonzero(np.diff(labels[by_label])) + 1
         indptr, indices, weight = graph.indptr, graph.indices, graph.data
-        for comp in np.split(by_label, bounds):
-            if len(comp) == 2:  # one verified pair: nothing can chain
-                rep_canon[comp[1]] = comp[0]
-                continue
+        # First, every component at once: each member against its head (the
+        # best-ranked member). Most components hold together (every member
+        # passes), and a pair cannot chain anything.
+        starts = np.concatenate([[0], bounds])
+        head_of = np.repeat(by_label[starts], np.diff(np.concatenate([starts, [len(by_label)]])))
+        member = by_label != head_of
+        core = np.ones(len(by_label), dtype=bool)
+        core[member] = _core(sig, ns, ents, head_of[member], by_label[member], params)
+        failed = np.zeros(m, dtype=bool)
+        failed[head_of[~core]] = True
+        whole = ~failed[head_of]
+        rep_canon[by_label[whole]] = head_of[whole]
+        split = by_label[~whole]
+        split_bounds = np.flatnonzero(np.diff(labels[split])) + 1 if len(split) else []
+        for comp in np.split(split, split_bounds) if len(split) else []:
             remaining = comp
-            first = True
             while len(remaining) > 1:
                 head, rest = remaining[0], remaining[1:]
-                core = _core(sig, ns, ents, nents, head, rest, params)
-                if first and core.all():  # the whole component holds together
-                    rep_canon[rest] = head
-                    break
-                first = False
+                core = _core(sig, ns, ents, np.full(len(rest), head), rest, params)
                 allowed = set(rest[core].tolist())
                 pending = set(rest.tolist())
                 taken = {int(head)}
@@ -658,18 +675,31 @@ def _similar(jac: np.ndarray, cont: np.ndarray, smaller: np.ndarray, p: DedupPar
     return (jac >= p.min_jaccard) | ((cont >= p.min_containment) & (smaller >= p.min_shingles))
 
 
-def _same_entities(ents, nents, i, j, p: DedupParams) -> np.ndarray:
-    few = np.minimum(nents[i], nents[j]) < p.min_entities
-    return few | (entity_containment(ents, nents, i, j) >= p.min_entity_containment)
+class _Reindexed:
+    """Entity sketches and counts of all articles, addressed by
+    representative index."""
+
+    def __init__(self, ents: np.ndarray, n_ents: np.ndarray, reps: np.ndarray):
+        self.ents, self.n_ents, self.reps = ents, n_ents, reps
+
+    def same(self, i: np.ndarray, j: np.ndarray, p: DedupParams) -> np.ndarray:
+        """Do the numbers and names of pairs agree (or are too few to say)?"""
+        i, j = self.reps[i], self.reps[j]
+        few = np.minimum(self.n_ents[i], self.n_ents[j]) < p.min_entities
+        out = few.copy()
+        judge = np.flatnonzero(~few)
+        out[judge] = entity_containment(self.ents, self.n_ents, i[judge], j[judge]) >= p.min_entity_containment
+        return out
 
 
-def _core(sig, ns, ents, nents, head, rest, p: DedupParams) -> np.ndarray:
-    """Which of ``rest`` hold enough in common with ``head`` to be versions
-    of its text."""
-    jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
+def _core(sig, ns, ents, head, rest, p: DedupParams) -> np.ndarray:
+    """Which of ``rest`` hold enough in common with their ``head`` (arrays of
+    one length) to be versions of its text."""
+    jac, cont = estimate(sig, ns, head, rest)
     ok = (jac >= p.min_jaccard) | (cont >= p.core_containment)
     if ents is not None:
-        ok &= (cont >= p.entity_free_containment) | _same_entities(ents, nents, np.full(len(rest), head), rest, p)
+        test = np.flatnonzero(ok & (cont < p.entity_free_containment))
+        ok[test] = ents.same(head[test], rest[test], p)
     return ok
 
 
