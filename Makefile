@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-throughput clean
+.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ serve: install
 bench-dedup: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/dedup.py
+
+# Version chains and hard negatives (report half) beside datatrove and datasketch; ~4 min
+bench-dedup-dev: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/dedup_dev.py
 
 # The block classifier, retrained from ../shared (same seed, same bytes):
 # configs/boilerplate-model.json, plus the per-fold models the benchmark

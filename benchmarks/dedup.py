@@ -541,7 +541,7 @@ def synth_block(b: int, seed: int = 7) -> list[str]:
 def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
     """newsclean's shingling + signatures over some blocks (one worker)."""
     signer = Signer(num_perm, 1)
-    sigs, nsh, words, keys = [], [], [], []
+    sigs, nsh, words, keys, ents, nents = [], [], [], [], [], []
     cpu = gen = 0.0
     for b in blocks:
         t0 = time.process_time()
@@ -553,10 +553,12 @@ def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
             nsh.append(fp.shingles.size)
             words.append(fp.tokens)
             keys.append(fp.exact)
+            ents.append(fp.entities)
+            nents.append(fp.n_entities)
         cpu += time.process_time() - t1
         gen += t1 - t0
     return {"sigs": np.stack(sigs), "n": np.array(nsh, dtype=np.int32), "words": np.array(words, dtype=np.int32),
-            "keys": keys, "cpu": cpu, "gen": gen}
+            "keys": keys, "ents": np.stack(ents), "nents": np.array(nents, dtype=np.int32), "cpu": cpu, "gen": gen}
 
 
 def _datasketch_rate(texts: list[str], num_perm: int, k: int) -> float:
@@ -592,8 +594,10 @@ def _cluster_child(folder: str, conn) -> None:
     n = np.load(d / "n.npy")
     order = np.load(d / "order.npy")
     keys = (d / "keys.txt").read_text().split("\n")
+    ents = np.load(d / "ents.npy")
+    nents = np.load(d / "nents.npy")
     t1 = time.perf_counter()
-    c = cluster(sigs, n, keys, order, load_config().dedup.params())
+    c = cluster(sigs, n, keys, order, load_config().dedup.params(), ents, nents)
     t2 = time.perf_counter()
     conn.send({"load_seconds": round(t1 - t0, 2), "seconds": round(t2 - t1, 2),
                "peak_rss_mb": _peak_rss_mb(),
@@ -645,12 +649,14 @@ def speed(size: int, work: Path, workers: int, datatrove: bool) -> dict:
     for w, p in enumerate(parts):
         for k, b in enumerate(blocks[w::workers]):
             sl = slice(k * BLOCK, (k + 1) * BLOCK)
-            per_block[b] = (p["sigs"][sl], p["n"][sl], p["words"][sl], p["keys"][sl])
+            per_block[b] = (p["sigs"][sl], p["n"][sl], p["words"][sl], p["keys"][sl], p["ents"][sl], p["nents"][sl])
     del parts
     d = work / f"nc-{size}"
     d.mkdir()
     np.save(d / "sigs.npy", np.concatenate([per_block[b][0] for b in blocks]))
     np.save(d / "n.npy", np.concatenate([per_block[b][1] for b in blocks]))
+    np.save(d / "ents.npy", np.concatenate([per_block[b][4] for b in blocks]))
+    np.save(d / "nents.npy", np.concatenate([per_block[b][5] for b in blocks]))
     words = np.concatenate([per_block[b][2] for b in blocks])
     # rank_key order (most words, then id); ids are article numbers.
     np.save(d / "order.npy", np.lexsort((np.arange(len(words)), -words.astype(np.int64))))

@@ -103,7 +103,37 @@ def extraction_rows() -> list[str]:
     return rows
 
 
-SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows, extraction_rows]
+def dedup_rows() -> list[str]:
+    rows = []
+    d = _load("dedup_dev.json")
+    if d:
+        t = d["tools"]
+        n = t["newsclean"]
+        dt = t.get("datatrove (defaults, spaCy words)", {})
+        ds = t.get("datasketch MinHashLSH (0.5)", {})
+        rows.append(f"| near-duplicates as news arrives (dev benchmark, report half: {d['docs']} articles, version chains and hard "
+                    f"negatives): P / R / F1; chain recall; hard-negative merges | {_f(n['precision'])} / {_f(n['recall'])} / "
+                    f"{_f(n['f1'])}; {_f(n['chain_recall'])}; {n['hard_negative_merges']} | datatrove defaults "
+                    f"{_f(dt.get('f1'))} F1, {dt.get('hard_negative_merges')} merges; datasketch LSH 0.5 {_f(ds.get('f1'))} F1, "
+                    f"{ds.get('hard_negative_merges')} merges |")
+        rc = d.get("real_copies")
+        if rc:
+            rows.append(f"| near-duplicates, real copies ({rc['articles']:,} extractions of {rc['pages']} pages): F1 / ARI "
+                        f"| {_f(rc['newsclean']['f1'])} / {_f(rc['newsclean']['ari'])} | datatrove {_f(rc['datatrove']['f1'])} / "
+                        f"{_f(rc['datatrove']['ari'])} |")
+        if d.get("seeds"):
+            rows.append(f"| the five seeds (distinct articles of one event) | {d['seeds']['distinct_clusters']} clusters of "
+                        f"{d['seeds']['seeds']} | |")
+    sp = _load("dedup_speed_pair.json")
+    if sp:
+        best = {k: min(v, key=lambda r: r["seconds"]) for k, v in sp["runs"].items()}
+        rows.append(f"| LSH + clustering, {sp['articles']:,} articles: time, peak RSS | {best['this']['seconds']} s, "
+                    f"{best['this']['peak_rss_mb']} MB | previous clustering {best['other']['seconds']} s, "
+                    f"{best['other']['peak_rss_mb']} MB (best of 3, same run) |")
+    return rows
+
+
+SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows, extraction_rows, dedup_rows]
 
 
 def table() -> str:

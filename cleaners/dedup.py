@@ -12,14 +12,23 @@ The pieces, each usable on its own:
   (a test checks it), so signatures can be handed to ``MinHashLSH``.
 * :func:`band_candidates`: one LSH band's candidate pairs. Bands are
   independent, so they can be computed anywhere and concatenated.
+* :func:`entity_mask` / :func:`entity_sketch`: the numbers and names of a
+  text, as a bottom-k sketch: what tells one templated story (a result, a
+  market report, a weather report) from another filled into the same
+  sentences.
 * :func:`cluster`: exact duplicates first, then LSH candidates confirmed by a
-  similarity check, then clusters refined so that every member is similar to
-  its canonical article (not merely to a neighbour of a neighbour).
+  similarity check and an entity check, then components of confirmed pairs
+  that follow a story from version to version, split where they would chain
+  different stories (every member must share a core with the cluster's most
+  complete article).
 
-Canonical rule (:func:`rank_key`): the most complete clean text (most words),
-then the earliest ``published`` date, then the smallest id. The rule depends
-only on the articles, never on input order, so one run over a corpus and
-several incremental runs over its parts give the same clusters.
+Canonical rule: the most complete latest version. Articles are ranked by
+:func:`rank_key` (most words, then the earliest ``published``, then the
+smallest id); within a cluster, among the members with at least 90 % of the
+most words, the latest published is the canonical. Each copy records how it
+relates to it (:data:`RELATIONS`). The rules depend only on the articles,
+never on input order, so one run over a corpus and several incremental runs
+over its parts give the same clusters.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from scipy.sparse.csgraph import connected_components
 
 # Bumped whenever tokens or shingle hashes change: signatures kept by earlier
 # runs are only comparable with signatures made the same way.
-SIGNATURE_VERSION = 3
+SIGNATURE_VERSION = 4
 
 # Tokens are found and hashed on the UTF-8 bytes of the lower-cased text with
 # numpy, never as Python strings: a regex that builds one string per word
@@ -96,7 +105,10 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def token_hashes(text: str) -> np.ndarray:
     """64-bit hashes of the tokens of ``text``, in order (uint64)."""
-    b, starts, ends = _word_spans(text)
+    return _hash_spans(*_word_spans(text))
+
+
+def _hash_spans(b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     if not len(starts):
         return np.empty(0, dtype=np.uint64)
     pw, inv = _power_tables(len(b) + 1)
@@ -167,11 +179,65 @@ class Fingerprint:
     shingles: np.ndarray  # distinct shingle hashes (uint32, sorted)
     exact: str  # exact-duplicate key
     tokens: int  # number of tokens
+    entities: np.ndarray  # entity sketch (uint32[ENTITY_K], see entity_sketch)
+    n_entities: int  # distinct entity tokens
+
+
+# Entity tokens: numbers and names, what tells one templated story from
+# another. Copies and versions of one story carry the same scores, prices,
+# temperatures and names; a sports result, a market report or a weather
+# report filled into the same sentences carries others. A token is an entity
+# if it holds a digit, or starts with a capital letter (ASCII) and does not
+# open a sentence or a line (an opening capital says nothing).
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+_UPPER = np.zeros(256, dtype=bool)
+_UPPER[ord("A") : ord("Z") + 1] = True
+_OPENER = np.zeros(256, dtype=bool)  # a token after one of these opens a sentence
+for _c in '.!?:;"\n\u201c([':
+    if ord(_c) < 128:
+        _OPENER[ord(_c)] = True
+_SPACE = np.zeros(256, dtype=bool)
+for _c in " \t\r'*-#>":
+    _SPACE[ord(_c)] = True
+ENTITY_K = 24
+
+
+def entity_mask(text: str, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which tokens (spans of ``b``, the lower-cased UTF-8 of ``text``) are
+    entities: numbers and mid-sentence capitalised words."""
+    if not len(starts):
+        return np.zeros(0, dtype=bool)
+    digits = np.concatenate([[0], np.cumsum(_DIGIT[b])])
+    mask = digits[ends] > digits[starts]
+    orig = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if len(orig) == len(b):  # lower() kept every byte offset (always for ASCII)
+        # The last byte before each token that is not a space or a quote.
+        solid = np.flatnonzero(~_SPACE[orig])
+        at = np.searchsorted(solid, starts) - 1
+        prev = np.where(at >= 0, orig[solid[np.maximum(at, 0)]], ord("\n"))
+        mask |= _UPPER[orig[starts]] & ~_OPENER[prev]
+    return mask
+
+
+def entity_sketch(hashes: np.ndarray) -> np.ndarray:
+    """The ENTITY_K smallest of a set of 32-bit entity token hashes, sorted,
+    padded with 0xFFFFFFFF (a bottom-k sketch: exact for the few numbers
+    and names of a short report, a fair sample of a long article's).
+    Not a MinHash: with a dozen entities a 16-value MinHash is too coarse
+    to tell two weather reports apart."""
+    out = np.full(ENTITY_K, 0xFFFFFFFF, dtype=np.uint32)
+    h = np.unique(hashes.astype(np.uint32, copy=False))[:ENTITY_K]
+    out[: len(h)] = h
+    return out
 
 
 def fingerprint(text: str, k: int) -> Fingerprint:
-    th = token_hashes(text)
-    return Fingerprint(shingle_hashes(th, k), text_hash(th), len(th))
+    b, starts, ends = _word_spans(text)
+    th = _hash_spans(b, starts, ends)
+    ent = th[entity_mask(text, b, starts, ends)]
+    ent = np.unique(_fmix32((ent >> np.uint64(32)).astype(np.uint32)))
+    return Fingerprint(shingle_hashes(th, k), text_hash(th), len(th), entity_sketch(ent), int(ent.size))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -301,8 +367,10 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray
 @dataclass(frozen=True)
 class DedupParams:
     """Defaults chosen on real copies (extractions of one page by different
-    tools): index low, then verify, so copies with different leftovers are
-    found without chaining unrelated stories together."""
+    tools) and on the tuning half of the dev benchmark
+    (``benchmarks/dedup_dev.py``): index low, then verify, so copies with
+    different leftovers are found without chaining unrelated stories
+    together."""
 
     num_perm: int = 128
     shingle_size: int = 3
@@ -319,6 +387,29 @@ class DedupParams:
     # it also merges rewritten follow-ups that share two thirds of their text.
     min_containment: float = 0.8
     min_shingles: int = 20
+    # Versions of one text, not one template: a pair is a duplicate only if
+    # this share of the smaller one's entities (numbers, names) is in the
+    # larger one's, when both have at least min_entities of them.
+    min_entity_containment: float = 0.7
+    min_entities: int = 4
+    # ... unless this share of the smaller one's shingles is in the larger:
+    # then the text itself says copy, and entities in leftovers (captions,
+    # a gallery's credits) that one copy kept and the other lost must not
+    # split it off.
+    entity_free_containment: float = 0.95
+    # A cluster follows verified pairs from version to version, but every
+    # member must still hold this share of its shingles in common with the
+    # cluster's best article (smaller in larger) and pass the entity test
+    # against it: a chain of versions stays one cluster, a chain of
+    # different stories through a shared neighbour does not.
+    core_containment: float = 0.5
+    # Verified pairs at least this similar are the same text: followed
+    # whatever the core test says (one copy of a text never goes to another
+    # cluster than its twin).
+    same_text_jaccard: float = 0.8
+    # Canonical: among the members with at least this share of the most
+    # complete member's words, the latest published.
+    complete_share: float = 0.9
 
     def bands(self) -> tuple[int, int]:
         return self.bands_rows or lsh_params(self.lsh_threshold, self.num_perm)
@@ -343,6 +434,39 @@ def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk
     return jac, np.minimum(cont, 1.0)
 
 
+def entity_containment(ents: np.ndarray, n_ents: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Estimated share of the smaller entity set in the larger, for pairs,
+    from bottom-k sketches (:func:`entity_sketch`): of the smaller set's
+    sketched values in the hash range both sketches cover in full, the
+    share found in the larger one's. Exact when both sets fit in the
+    sketch, and exact at 1.0 (a subset) whatever their sizes. A pair with
+    no such value is not judged (1.0)."""
+    out = np.empty(len(i), dtype=np.float64)
+    full = np.uint32(0xFFFFFFFF)
+    swap = n_ents[i] > n_ents[j]
+    small, large = np.where(swap, j, i), np.where(swap, i, j)
+    for s in range(0, len(i), chunk):
+        a, b = ents[small[s : s + chunk]], ents[large[s : s + chunk]]
+        top = np.minimum(a[:, -1], b[:, -1])[:, None]  # 0xFFFFFFFF when a set fits
+        ina = (a <= top) & (a != full)
+        found = ((a[:, :, None] == b[:, None, :]).any(axis=2) & ina).sum(axis=1)
+        sampled = ina.sum(axis=1)
+        out[s : s + chunk] = np.divide(found, sampled, out=np.ones(len(a)), where=sampled > 0)
+    return out
+
+
+# How a duplicate relates to its canonical article (Clusters.relation).
+RELATIONS = (
+    "canonical",  # the kept article itself
+    "exact",  # the same normalised token stream
+    "near",  # the same text give or take leftovers and small edits (or no dates to tell versions apart)
+    "earlier_version",  # published before the canonical, a version of it
+    "later_version",  # published after the canonical, a version of it
+    "truncated",  # a shorter copy, almost all of it in the canonical
+    "containing",  # a longer copy holding almost all of the canonical
+)
+
+
 @dataclass
 class Clusters:
     """Result of :func:`cluster` over ``N`` articles (indices into the input).
@@ -351,7 +475,8 @@ class Clusters:
     for a canonical article); ``similarity`` / ``containment`` are estimated
     against that canonical (1.0 for itself); ``exact[k]`` says it is an exact
     copy *of its canonical* (a copy of another member is a near-duplicate of
-    the canonical like that member, with its similarity).
+    the canonical like that member, with its similarity); ``relation[k]``
+    indexes :data:`RELATIONS`.
     """
 
     canonical: np.ndarray
@@ -360,6 +485,10 @@ class Clusters:
     exact: np.ndarray
     candidate_pairs: int
     verified_pairs: int
+    relation: np.ndarray | None = None
+
+    def relation_name(self, k: int) -> str:
+        return RELATIONS[int(self.relation[k])]
 
 
 def rank_key(words: int, published: str | None, id_: str) -> tuple:
@@ -373,32 +502,51 @@ def cluster(
     exact_keys: list[str],
     ranks: list[tuple] | np.ndarray,
     params: DedupParams = DedupParams(),
+    entities: np.ndarray | None = None,
+    n_entities: np.ndarray | None = None,
 ) -> Clusters:
     """Cluster articles into near-duplicate groups.
 
     ``ranks``: :func:`rank_key` per article (smaller is better), or the
-    permutation that sorts the articles best first (an int array).
+    permutation that sorts the articles best first (an int array; then
+    there are no dates, and the canonical is the best-ranked member).
+    ``entities`` / ``n_entities``: entity sketches (uint32 [N, ENTITY_K])
+    and counts, from :func:`fingerprint`; None skips the entity test.
     The result does not depend on the order of the input.
 
     1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
     2. LSH, band by band, over one representative per exact group.
     3. Candidates are verified: estimated Jaccard >= ``min_jaccard``, or
-       containment >= ``min_containment`` (a truncated copy).
-    4. Connected components of verified pairs, then refined: the best-ranked
-       member takes every member similar to *it*; the rest repeat. A chain of
-       weak matches never puts two dissimilar articles in one cluster.
+       containment >= ``min_containment`` (a truncated copy); and their
+       numbers and names agree (``min_entity_containment``): the same
+       sentences about another match, company or town are another story.
+    4. Connected components of verified pairs, then split where they chain
+       different stories: the best-ranked member takes every member it
+       reaches through verified pairs among members that share at least
+       ``core_containment`` of their shingles with it and pass the entity
+       test against it;
+       the rest repeat. So the versions of an updated story, each close to
+       the next, stay one cluster even where the first and the last are only
+       loosely alike, while two stories joined by one article close to both
+       do not.
+    5. Canonical: the most complete latest version, i.e. among the members
+       with at least ``complete_share`` of the most words, the latest
+       published (undated counts as earliest); ties by rank. Each member's
+       relation to it is recorded (:data:`RELATIONS`).
     """
     n = len(exact_keys)
     canonical = np.arange(n)
     similarity = np.ones(n)
     containment = np.ones(n)
     exact = np.zeros(n, dtype=bool)
+    relation = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return Clusters(canonical, similarity, containment, exact, 0, 0)
+        return Clusters(canonical, similarity, containment, exact, 0, 0, relation)
 
     # Work in rank order so that every tie is broken the same way whatever
     # the input order was.
-    if isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu":
+    dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
+    if not dated:
         order = ranks.astype(np.int64, copy=False)
     else:
         order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
@@ -416,37 +564,97 @@ def cluster(
     # 2. LSH over representatives, in rank order; 3. verify candidates.
     sig = signatures[reps]
     ns = n_shingles[reps].astype(np.float64)
+    # Entity sketches stay where they are (no copy per representative):
+    # the few pairs that need them index them through reps.
+    ents = _Reindexed(entities, np.asarray(n_entities), reps) if entities is not None else None
     bands, rows = params.bands()
     pairs = candidate_pairs(sig, bands, rows)
     n_candidates = len(pairs)
+    jac = np.empty(0)
     if len(pairs):
         jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
         ok = _similar(jac, cont, np.minimum(ns[pairs[:, 0]], ns[pairs[:, 1]]), params)
-        pairs = pairs[ok]
+        pairs, jac, cont = pairs[ok], jac[ok], cont[ok]
+        if ents is not None and len(pairs):
+            ok = cont >= params.entity_free_containment
+            test = np.flatnonzero(~ok)
+            ok[test] = ents.same(pairs[test, 0], pairs[test, 1], params)
+            pairs, jac = pairs[ok], jac[ok]
+        del cont
     n_verified = len(pairs)
 
-    # 4. Components, then greedy refinement against the canonical.
+    # 4. Components, then split where they chain different stories.
     m = len(reps)
     rep_canon = np.arange(m)
-    rep_sim = np.ones(m)
-    rep_cont = np.ones(m)
     if n_verified:
-        graph = coo_matrix((np.ones(n_verified, dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+        strong = (jac >= params.same_text_jaccard).astype(np.int8) + 1  # 2: the same text
+        graph = coo_matrix((strong, (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
+        graph = (graph + graph.T).tocsr()
+        del pairs
         _, labels = connected_components(graph, directed=False)
-        del graph, pairs
         sizes = np.bincount(labels)
         multi = np.flatnonzero(sizes[labels] > 1)  # ascending = rank order
         by_label = multi[np.argsort(labels[multi], kind="stable")]
         bounds = np.flatnonzero(np.diff(labels[by_label])) + 1
-        for remaining in np.split(by_label, bounds):
+        indptr, indices, weight = graph.indptr, graph.indices, graph.data
+        # First, every component at once: each member against its head (the
+        # best-ranked member). Most components hold together (every member
+        # passes), and a pair cannot chain anything.
+        starts = np.concatenate([[0], bounds])
+        head_of = np.repeat(by_label[starts], np.diff(np.concatenate([starts, [len(by_label)]])))
+        member = by_label != head_of
+        core = np.ones(len(by_label), dtype=bool)
+        core[member] = _core(sig, ns, ents, head_of[member], by_label[member], params)
+        failed = np.zeros(m, dtype=bool)
+        failed[head_of[~core]] = True
+        whole = ~failed[head_of]
+        rep_canon[by_label[whole]] = head_of[whole]
+        split = by_label[~whole]
+        split_bounds = np.flatnonzero(np.diff(labels[split])) + 1 if len(split) else []
+        for comp in np.split(split, split_bounds) if len(split) else []:
+            remaining = comp
             while len(remaining) > 1:
                 head, rest = remaining[0], remaining[1:]
-                jac, cont = estimate(sig, ns, np.full(len(rest), head), rest)
-                ok = _similar(jac, cont, np.minimum(ns[head], ns[rest]), params)
-                rep_canon[rest[ok]] = head
-                rep_sim[rest[ok]] = jac[ok]
-                rep_cont[rest[ok]] = cont[ok]
-                remaining = rest[~ok]
+                core = _core(sig, ns, ents, np.full(len(rest), head), rest, params)
+                allowed = set(rest[core].tolist())
+                pending = set(rest.tolist())
+                taken = {int(head)}
+                stack = [int(head)]
+                while stack:
+                    x = stack.pop()
+                    lo, hi = indptr[x], indptr[x + 1]
+                    for y, w in zip(indices[lo:hi].tolist(), weight[lo:hi].tolist()):
+                        # A member that is the same text as one taken comes
+                        # along even if its own estimate against the head
+                        # fell short: copies of one text stay together.
+                        if y in pending and y not in taken and (y in allowed or w == 2):
+                            taken.add(y)
+                            stack.append(y)
+                taken.discard(int(head))
+                if taken:
+                    rep_canon[np.fromiter(taken, dtype=np.int64)] = head
+                remaining = np.array([x for x in rest.tolist() if x not in taken], dtype=np.int64)
+
+    # 5. Canonical: the most complete latest version of each cluster.
+    if dated:
+        words = np.array([-r[0] for r in ranks], dtype=np.int64)[reps]
+        stamp = [r[2] if not r[1] else "" for r in ranks]
+        heads = np.flatnonzero(np.bincount(rep_canon, minlength=m) > 1)
+        members = np.argsort(rep_canon, kind="stable")
+        starts = np.searchsorted(rep_canon[members], heads)
+        ends = np.searchsorted(rep_canon[members], heads, side="right")
+        for h, a, b in zip(heads.tolist(), starts.tolist(), ends.tolist()):
+            group = members[a:b]  # rank order, head first
+            full = group[words[group] >= params.complete_share * words[h]]
+            best = max(full.tolist(), key=lambda x: (stamp[reps[x]], -x))
+            if best != h:
+                rep_canon[group] = best
+
+    rep_sim = np.ones(m)
+    rep_cont = np.ones(m)
+    folded = np.flatnonzero(rep_canon != np.arange(m))
+    if len(folded):
+        rep_sim[folded], rep_cont[folded] = estimate(sig, ns, rep_canon[folded], folded)
 
     # Map back to input indices; exact copies follow their representative.
     canonical[reps] = reps[rep_canon]
@@ -457,8 +665,64 @@ def cluster(
     similarity[copies] = similarity[first_of[copies]]
     containment[copies] = containment[first_of[copies]]
     exact &= canonical == first_of
-    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified)
+    # (An exact copy of another member takes that member's relation.)
+    relation = _relations(canonical, similarity, containment, exact, n_shingles,
+                          [r[2] if not r[1] else "" for r in ranks] if dated else None, params)
+    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
 
 
 def _similar(jac: np.ndarray, cont: np.ndarray, smaller: np.ndarray, p: DedupParams) -> np.ndarray:
     return (jac >= p.min_jaccard) | ((cont >= p.min_containment) & (smaller >= p.min_shingles))
+
+
+class _Reindexed:
+    """Entity sketches and counts of all articles, addressed by
+    representative index."""
+
+    def __init__(self, ents: np.ndarray, n_ents: np.ndarray, reps: np.ndarray):
+        self.ents, self.n_ents, self.reps = ents, n_ents, reps
+
+    def same(self, i: np.ndarray, j: np.ndarray, p: DedupParams) -> np.ndarray:
+        """Do the numbers and names of pairs agree (or are too few to say)?"""
+        i, j = self.reps[i], self.reps[j]
+        few = np.minimum(self.n_ents[i], self.n_ents[j]) < p.min_entities
+        out = few.copy()
+        judge = np.flatnonzero(~few)
+        out[judge] = entity_containment(self.ents, self.n_ents, i[judge], j[judge]) >= p.min_entity_containment
+        return out
+
+
+def _core(sig, ns, ents, head, rest, p: DedupParams) -> np.ndarray:
+    """Which of ``rest`` hold enough in common with their ``head`` (arrays of
+    one length) to be versions of its text."""
+    jac, cont = estimate(sig, ns, head, rest)
+    ok = (jac >= p.min_jaccard) | (cont >= p.core_containment)
+    if ents is not None:
+        test = np.flatnonzero(ok & (cont < p.entity_free_containment))
+        ok[test] = ents.same(head[test], rest[test], p)
+    return ok
+
+
+def _relations(canonical, similarity, containment, exact, n_shingles, published, p: DedupParams) -> np.ndarray:
+    """:data:`RELATIONS` code of every article to its canonical."""
+    n = len(canonical)
+    rel = np.zeros(n, dtype=np.int8)
+    dup = canonical != np.arange(n)
+    size = n_shingles.astype(np.float64)
+    csize = size[canonical]
+    code = {name: k for k, name in enumerate(RELATIONS)}
+    near = similarity >= 0.9
+    truncated = (containment >= 0.9) & (size <= 0.8 * csize)
+    containing = (containment >= 0.9) & (size * 0.8 >= csize)
+    rel[dup] = code["near"]
+    if published is not None:
+        pub = np.array(published, dtype=object)
+        cpub = pub[canonical]
+        both = (pub != "") & (cpub != "")
+        rel[dup & both & (pub < cpub)] = code["earlier_version"]
+        rel[dup & both & (pub > cpub)] = code["later_version"]
+    rel[dup & near] = code["near"]
+    rel[dup & containing & ~near] = code["containing"]
+    rel[dup & truncated & ~near] = code["truncated"]
+    rel[dup & exact] = code["exact"]
+    return rel

@@ -342,8 +342,9 @@ def clean(shards: list[str], staging: str, cfg: Config, stats: SourceLineStats, 
 
 @dataclass
 class DedupResult:
-    # id -> (canonical id, similarity, containment, exact) for every active candidate
-    assignment: dict[str, tuple[str, float, float, bool]] = field(default_factory=dict)
+    # id -> (canonical id, similarity, containment, exact, relation) for every
+    # active candidate (relation: one of cleaners.dedup.RELATIONS)
+    assignment: dict[str, tuple[str, float, float, bool, str]] = field(default_factory=dict)
     # id -> (segment index, kind) of the latest version of every document
     latest: dict[str, tuple[int, str]] = field(default_factory=dict)
     clusters: int = 0
@@ -370,6 +371,8 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
     exact: list[str] = []
     shingles: list[int] = []
     sigs: list[np.ndarray] = []
+    ents: list[bytes] = []
+    n_ents: list[int] = []
     for si, seg in enumerate(segments):
         for shard in seg.shards():
             rows = list(read_jsonl(seg.candidates(shard)))
@@ -387,15 +390,19 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
                 ranks.append(rank_key(d["words"], r.get("published"), r["id"]))
                 exact.append(d["exact"])
                 shingles.append(d["shingles"])
+                ents.append(bytes.fromhex(d["entities"]))
+                n_ents.append(d["n_entities"])
     result = DedupResult(latest=latest)
     if not enabled or not ids:
-        result.assignment = {i: (i, 1.0, 1.0, False) for i in ids}
+        result.assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
         result.clusters = len(ids)
         return result
     signatures = np.concatenate(sigs)
-    c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params())
+    entities = np.frombuffer(b"".join(ents), dtype=np.uint32).reshape(len(ids), -1)
+    c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents))
     result.assignment = {
-        ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4), bool(c.exact[k]))
+        ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4), bool(c.exact[k]),
+                 c.relation_name(k))
         for k in range(len(ids))
     }
     result.clusters = int(len(set(c.canonical.tolist())))
@@ -420,9 +427,10 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, form
     log = get_run_logger()
     out = Path(output)
     members: dict[str, list[dict]] = {}
-    for doc_id, (canon, sim, cont, ex) in dedup.assignment.items():
+    for doc_id, (canon, sim, cont, ex, rel) in dedup.assignment.items():
         if canon != doc_id:
-            members.setdefault(canon, []).append({"id": doc_id, "similarity": sim, "containment": cont, "exact": ex})
+            members.setdefault(canon, []).append({"id": doc_id, "similarity": sim, "containment": cont, "exact": ex,
+                                                  "relation": rel})
     for lst in members.values():
         lst.sort(key=lambda m: (-m["similarity"], m["id"]))
 
@@ -458,11 +466,11 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, form
                     if kind == "filtered":
                         yield filtered[doc_id]
                     elif kind == "candidate":
-                        canon, sim, cont, ex = dedup.assignment[doc_id]
+                        canon, sim, cont, ex, rel = dedup.assignment[doc_id]
                         if canon != doc_id:
-                            how = "exact copy" if ex else f"similarity {sim:.2f}, containment {cont:.2f}"
+                            how = "exact copy" if ex else f"{rel.replace('_', ' ')}, similarity {sim:.2f}, containment {cont:.2f}"
                             yield {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
-                                   "canonical": canon, "similarity": sim, "containment": cont}
+                                   "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}
 
     counts = write_corpus(out, formats, {"articles": articles, "dropped": dropped})
     n_kept, n_dropped = counts["articles"], counts["dropped"]

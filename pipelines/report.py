@@ -93,6 +93,7 @@ def figures(out: str | Path) -> dict[str, Any]:
     sims: list[float] = []
     conts: list[float] = []
     exact = 0
+    relations: Counter = Counter()
     before_len: list[int] = []
     after_len: list[int] = []
     for a in read_corpus(out, "articles"):
@@ -107,6 +108,7 @@ def figures(out: str | Path) -> dict[str, Any]:
             sims.append(float(m.get("similarity", 0)))
             conts.append(float(m.get("containment", 0)))
             exact += bool(m.get("exact"))
+            relations[m.get("relation") or ("exact" if m.get("exact") else "near")] += 1
         if members:
             largest.append({"canonical": a["id"], "title": a.get("title") or "", "source": a.get("source"),
                             "language": a.get("language"), "size": 1 + len(members), "members": members})
@@ -214,6 +216,8 @@ def figures(out: str | Path) -> dict[str, Any]:
             "clusters": kept,
             "duplicates": len(sims),
             "exact": exact,
+            # how each copy relates to its kept article (cleaners.dedup.RELATIONS)
+            "relations": dict(sorted(relations.items(), key=lambda kv: (-kv[1], kv[0]))),
             "cluster_sizes": {str(k): v for k, v in sorted(sizes.items())},
             "largest": largest,
             "similarity_histogram": {
@@ -825,7 +829,8 @@ def _render(f: dict[str, Any]) -> str:
                 members = "<br>".join(
                     f"<span class='mono'>{_e(m['id'])}</span> <span class='pill'>sim {m.get('similarity', 0):.2f}</span>"
                     f"<span class='pill'>cont {m.get('containment', 0):.2f}</span>"
-                    + ("<span class='pill exact'>exact copy</span>" if m.get("exact") else "")
+                    + ("<span class='pill exact'>exact copy</span>" if m.get("exact") else
+                       (f"<span class='pill'>{_e(m['relation'].replace('_', ' '))}</span>" if m.get("relation") else ""))
                     for m in c["members"])
                 rows.append([f"{c['size']}", f"<b>{_e(c['title'] or '(untitled)')}</b><br><span class='mono'>{_e(c['canonical'])}</span>"
                              f" <span class='pill'>{_e(c['source'] or 'no source')}</span>", members])
@@ -833,7 +838,9 @@ def _render(f: dict[str, Any]) -> str:
         sections.append(("duplicates", "Duplicates",
                          f"<p class='lead'>{d['duplicates']:,} input articles were copies of another ({d['exact']:,} exact after "
                          f"normalisation); they were folded into {sum(v for k, v in d['cluster_sizes'].items() if k != '1'):,} kept "
-                         "articles, each of which lists them in its <code>duplicates</code> field.</p>" + "".join(body)))
+                         "articles, each of which lists them in its <code>duplicates</code> field"
+                         + (" (" + ", ".join(f"{n:,} {_e(k.replace('_', ' '))}" for k, n in d.get("relations", {}).items()) + ")"
+                            if d.get("relations") else "") + ".</p>" + "".join(body)))
 
     # --- lengths
     L = f["lengths"]

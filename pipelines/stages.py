@@ -209,7 +209,8 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
             continue
         fp = next_print()
         row = art.to_dict()
-        row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact}
+        row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact,
+                         "entities": fp.entities.tobytes().hex(), "n_entities": fp.n_entities}
         cand_lines.append(dumps(row))
         index_lines.append(f"{art.id}\t{chash}\tcandidate")
         stats.candidates += 1

@@ -116,5 +116,8 @@ def test_a_more_complete_later_copy_replaces_the_canonical(runs, run_flow, tmp_p
     (kept,) = _jsonl(out / "articles.jsonl")
     assert kept["id"] == "later-full"
     assert [d["id"] for d in kept["duplicates"]] == ["early-short"]
+    # No dates: the shorter copy, all of it in the canonical, is a truncated one.
+    assert kept["duplicates"][0]["relation"] == "truncated"
     (dropped,) = _jsonl(out / "dropped.jsonl")
     assert dropped["id"] == "early-short" and dropped["reason"] == "duplicate" and dropped["canonical"] == "later-full"
+    assert dropped["relation"] == "truncated" and "truncated" in dropped["detail"]

@@ -91,6 +91,8 @@ def test_report_figures_agree_with_the_output_files(two_runs):
     for c in d["largest"]:
         assert [m["id"] for m in c["members"]] == [m["id"] for m in by_id[c["canonical"]]["duplicates"]]
     assert sum(d["similarity_histogram"]["similarity"]) == s["duplicates"]
+    assert sum(d["relations"].values()) == s["duplicates"]
+    assert set(d["relations"]) <= {"exact", "near", "earlier_version", "later_version", "truncated", "containing"}
 
     # Boilerplate shares add up over the run records.
     before, removed = Counter(), Counter()
