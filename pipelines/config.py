@@ -40,10 +40,10 @@ class BoilerplateSettings:
     learn_min_articles: int = 3
     learn_min_share: float = 0.2
     learn_sample_articles: int = 20000
-    steps: tuple[str, ...] = ("sections", "page", "rules", "learned", "lead", "offtopic")
+    steps: tuple[str, ...] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
     offtopic_max_shared: float | bool = 0.14
     model: str = "boilerplate-model.json"
-    classifier_threshold: float = 0.5
+    classifier_threshold: float = 0.975
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,13 @@ class Config:
     path: str = ""
 
     def model_path(self) -> Path:
-        """The block classifier's model file ([boilerplate] model, relative
-        to the configuration file)."""
-        return (Path(self.path).parent / self.boilerplate.model).resolve() if self.path else DEFAULT_CONFIG.parent / self.boilerplate.model
+        """The block classifier's model file ([boilerplate] model): a
+        relative path is looked up beside the configuration file, then among
+        the shipped configs (a config of one's own keeps the trained model)."""
+        beside = (Path(self.path).parent / self.boilerplate.model).resolve() if self.path else None
+        if beside is not None and beside.exists():
+            return beside
+        return (DEFAULT_CONFIG.parent / self.boilerplate.model).resolve()
 
     def ruleset(self) -> RuleSet:
         return RuleSet.from_config(self.rules)

@@ -96,7 +96,9 @@ def test_every_real_paragraph_kept(seeds_output, seed):
 def test_removals_carry_reason_codes(seeds_output):
     _, arts, _ = seeds_output
     reasons = {e["reason"] for a in arts.values() for e in a["edits"]}
-    assert {"offtopic", "photo_credit", "byline", "dateline", "trailer", "tweet_attribution"} <= reasons
+    assert {"offtopic", "photo_credit", "wire_credit", "dateline", "trailer", "tweet_attribution"} <= reasons
+    # "By [Reuters]" credits the wire, not a person.
+    assert any(e["reason"] == "wire_credit" and "Reuters" in e["text"] for e in arts["003"]["edits"])
     gov = [e for e in arts["000"]["edits"] if e["reason"] == "offtopic"]
     assert any("Governor" in e["text"] for e in gov)
 

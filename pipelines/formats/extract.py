@@ -89,7 +89,9 @@ class Extractor:
             # text (news-please keeps both) is still the article.
             art.flags.append("extract:no-text")
         else:
-            art.text = doc.text
+            # trafilatura puts one block a line; the corpus separates
+            # paragraphs by a blank line whatever the input format.
+            art.text = "\n\n".join(line.strip() for line in doc.text.splitlines() if line.strip())
         if doc is not None:
             art.title = art.title or (doc.title or "")
             art.published = art.published or doc.date or None

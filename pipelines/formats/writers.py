@@ -36,7 +36,7 @@ def _schemas():
     import pyarrow as pa
 
     s, f, b, i = pa.string(), pa.float64(), pa.bool_(), pa.int64()
-    duplicate = pa.struct([("id", s), ("similarity", f), ("containment", f), ("exact", b)])
+    duplicate = pa.struct([("id", s), ("similarity", f), ("containment", f), ("exact", b), ("relation", s)])
     edit = pa.struct([("reason", s), ("text", s), ("detail", s), ("score", f)])
     articles = pa.schema([
         ("id", s), ("title", s), ("text", s), ("language", s), ("language_prob", f), ("url", s), ("source", s),
@@ -45,7 +45,7 @@ def _schemas():
     ])
     dropped = pa.schema([
         ("id", s), ("reason", s), ("detail", s), ("source", s), ("language", s), ("canonical", s),
-        ("similarity", f), ("containment", f), ("path", s), ("line", i), ("raw", s),
+        ("similarity", f), ("containment", f), ("relation", s), ("path", s), ("line", i), ("raw", s),
     ])
     return {"articles": articles, "dropped": dropped}
 
