@@ -18,8 +18,9 @@ from pipelines.config import load_config
 from pipelines.stages import _classifier
 
 # News furniture in the agencies' and sites' formats (our own writing, in
-# the shapes the boilerplate issue lists). None of these lines is matched by
-# a rule of rules.toml, so what removes them is the model.
+# the shapes the boilerplate issue lists). The conventions that are
+# unambiguous alone on a line are rules of rules.toml; the rest is the
+# model's to find, among real BBC paragraphs that must all stay.
 FURNITURE = [
     "Image 3 of 15",
     "1 of 12",
