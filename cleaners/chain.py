@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .boilerplate import DEFAULT_STEPS, Boilerplate, RuleSet
-from .gates import cheap_gate, gate
+from .gates import cheap_gate, gate, too_short_already
 from .language import detect_language
 from .language import warm_up as load_language_models
 from .record import Article, Edit
@@ -100,6 +100,11 @@ class Chain:
             art.language, art.language_prob = detect_language(
                 art.text, self.prefix_chars, self.fast_language_prob, self.fast_prefix_chars
             )
+
+    def short_already(self, art: Article) -> bool:
+        """After :meth:`prepare`: too short to be kept whatever stage 2
+        removes (see :func:`cleaners.gates.too_short_already`)."""
+        return too_short_already(art, self.min_words)
 
     def precheck(self, art: Article) -> str | None:
         """Stage 4's gates that need no language (see

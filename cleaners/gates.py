@@ -54,6 +54,18 @@ def is_no_article(article: Article, max_share: float | None, min_sentences: int)
     return sentence_lines(article.text) < min_sentences
 
 
+def too_short_already(article: Article, min_words: int | None = 50) -> bool:
+    """Too short before boilerplate removal, which only ever removes words:
+    the article will be dropped as ``too_short`` whatever cleaning does, so
+    cleaning it is skipped (a flood of tiny records costs a word count
+    each). An article with no words at all is left to :func:`cheap_gate`
+    (``empty``)."""
+    if min_words is None:
+        return False
+    words = word_count(article.text)
+    return 0 < words < min_words
+
+
 def cheap_gate(
     article: Article,
     *,

@@ -168,10 +168,13 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t["repair"] += _prepare(chain, docs)
     befores = [art.text for art, _, _ in docs]
     t1 = clock()
-    chain.strip_many([art for art, _, _ in docs], learned)
+    # Cheap gates first. Too short already: boilerplate removal can only
+    # shorten it, so it is not cleaned at all.
+    short = [chain.short_already(art) for art, _, _ in docs]
+    chain.strip_many([art for (art, _, _), s in zip(docs, short) if not s], learned)
     t2 = clock()
-    # Cheap gates first: language is detected only for what they keep.
-    reasons = [chain.precheck(art) for art, _, _ in docs]
+    # Then the gates that need no language: it is detected only for what they keep.
+    reasons = ["too_short" if s else chain.precheck(art) for (art, _, _), s in zip(docs, short)]
     for (art, _, _), reason in zip(docs, reasons):
         if not reason:
             chain.identify(art)

@@ -47,6 +47,14 @@ def test_language_detection_never_runs_on_what_the_gates_drop(tmp_path, monkeypa
         return real(text, *a, **kw)
 
     monkeypatch.setattr(cleaners.chain, "detect_language", counting)
+    stripped: list[int] = []
+    real_strip = cleaners.chain.Chain.strip_many
+
+    def counting_strip(self, arts, learned):
+        stripped.append(len(arts))
+        return real_strip(self, arts, learned)
+
+    monkeypatch.setattr(cleaners.chain.Chain, "strip_many", counting_strip)
     rows = [{"id": f"tiny-{i}", "text": f"Tiny record number {i} about the harbour.", "title": ""} for i in range(50)]
     rows.append({"id": "long", "text": _long_text(), "title": ""})
     shard = tmp_path / "raw-00000.jsonl"
@@ -54,3 +62,4 @@ def test_language_detection_never_runs_on_what_the_gates_drop(tmp_path, monkeypa
     stats = clean_shard(str(shard), str(tmp_path / "00000"), load_config(), {})
     assert stats.dropped == {"too_short": 50} and stats.candidates == 1
     assert len(calls) == 1  # only the article that passed the cheap gates
+    assert stripped == [1]  # too short before cleaning: not cleaned either
