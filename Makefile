@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput clean
+.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny clean
 
 install: $(STAMP)
 
@@ -67,5 +67,10 @@ bench-throughput: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/throughput.py
 
+# 200,000 tiny records (all dropped as too short): the cheap gates decide
+# before language detection (a few minutes).
+bench-tiny: install
+	$(BIN)/python benchmarks/tiny.py
+
 clean:
-	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs
+	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs clean/generations clean/current clean/.newsclean.lock

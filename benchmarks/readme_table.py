@@ -133,7 +133,16 @@ def dedup_rows() -> list[str]:
     return rows
 
 
-SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows, extraction_rows, dedup_rows]
+def tiny_rows() -> list[str]:
+    t = _load("tiny.json")
+    if not t:
+        return []
+    return [f"| {t['records']:,} tiny records ({t['words_per_record']} words, all too short; `make bench-tiny`): in the flow; "
+            f"whole command | {t['flow_records_per_s']:,.0f}; {t['process_records_per_s']:,.0f} records/s | language "
+            f"detection before the gates, that step alone: {t['baseline']['old_order_records_per_s']:,.0f} |"]
+
+
+SECTIONS: list[Callable[[], list[str]]] = [boilerplate_rows, extraction_rows, dedup_rows, tiny_rows]
 
 
 def table() -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .boilerplate import DEFAULT_STEPS, Boilerplate, RuleSet
-from .gates import gate
+from .gates import cheap_gate, gate, too_short_already
 from .language import detect_language
 from .language import warm_up as load_language_models
 from .record import Article, Edit
@@ -101,6 +101,18 @@ class Chain:
                 art.text, self.prefix_chars, self.fast_language_prob, self.fast_prefix_chars
             )
 
+    def short_already(self, art: Article) -> bool:
+        """After :meth:`prepare`: too short to be kept whatever stage 2
+        removes (see :func:`cleaners.gates.too_short_already`)."""
+        return too_short_already(art, self.min_words)
+
+    def precheck(self, art: Article) -> str | None:
+        """Stage 4's gates that need no language (see
+        :func:`cleaners.gates.cheap_gate`): a reason here means
+        :meth:`identify` can be skipped."""
+        return cheap_gate(art, min_words=self.min_words, max_furniture_share=self.max_furniture_share,
+                          min_sentences=self.min_sentences)
+
     def decide(self, art: Article) -> str | None:
         """Stage 4: a drop reason, or None to keep the article."""
         return gate(art, min_words=self.min_words, languages=self.keep_languages,
@@ -111,6 +123,8 @@ class Chain:
         (Shards run each stage over all their articles in turn instead: a
         stage's tables stay in the CPU cache from one article to the next.)"""
         self.strip(art, learned)
+        if self.precheck(art):
+            return self.precheck(art)
         self.identify(art)
         return self.decide(art)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -23,11 +25,48 @@ def run(
     profile: bool = typer.Option(False, "--profile", help="Print the share of time each stage took."),
 ) -> None:
     """Run the pipeline over INPUT into OUTPUT."""
+    runtime.raise_on_signals()
+    try:
+        _run(input, output, config, no_dedup, profile)
+    except BaseException as exc:
+        # Ours (runtime.Interrupted) or Prefect's TerminationSignal, which its
+        # SIGTERM handler raises while a flow runs.
+        signum = getattr(exc, "signum", None) or getattr(exc, "signal", None)
+        if not isinstance(exc, (runtime.Interrupted, *_prefect_signals())) or not signum:
+            raise
+        try:
+            from .flow import interrupted_summary
+
+            what = interrupted_summary(str(output))
+        except BaseException:  # noqa: BLE001 - a second signal: say the least
+            what = "nothing of this run was committed"
+        typer.echo(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}", err=True)
+        raise typer.Exit(128 + signum)
+
+
+def _prefect_signals() -> tuple[type, ...]:
+    if "prefect" not in sys.modules:
+        return ()
+    from prefect.exceptions import ExternalSignal
+
+    return (ExternalSignal,)
+
+
+def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, profile: bool) -> None:
+    from .store import OutputError, OutputLock
+
+    # First of all: a second run on a folder is refused before it starts anything.
+    try:
+        OutputLock(output).acquire()  # held to the end (the flow takes it again)
+    except OutputError as exc:
+        typer.echo(f"newsclean run: {exc}", err=True)
+        raise typer.Exit(2)
     server = runtime.start_api_server()  # boots while the imports below run
     runtime.quiet_shutdown()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .config import ConfigError
     from .flow import run_newsclean
 
     console = Console(stderr=True)
@@ -44,8 +83,13 @@ def run(
                 tasks[label] = bar.add_task(f"{label} shards", total=total)
             bar.update(tasks[label], completed=done)
 
-        result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
-                               api_ready=server_ready if server else None)
+        try:
+            result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
+                                   api_ready=server_ready if server else None)
+        except (ConfigError, OutputError) as exc:
+            bar.stop()
+            typer.echo(f"newsclean run: {exc}", err=True)
+            raise typer.Exit(2)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json
@@ -67,8 +111,14 @@ def _print_profile(record: dict) -> None:
 def report(output: Path = typer.Argument(Path("clean"), help="An output folder of `newsclean run`.")) -> None:
     """Rebuild report.json and report.html from an output folder."""
     from .report import build
+    from .store import OutputError, OutputLock
 
-    paths = build(output)
+    try:
+        with OutputLock(output):
+            paths = build(output)
+    except OutputError as exc:
+        typer.echo(f"newsclean report: {exc}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"wrote {paths['json']} and {paths['html']}")
 
 
@@ -104,6 +154,7 @@ def serve(
 
     Needs a Prefect server: start one with `prefect server start` (see the README).
     """
+    from .config import ConfigError
     from .serve import ServeError, make_plan, resolve_api_url
     from .serve import serve as serve_plan
 
@@ -113,7 +164,7 @@ def serve(
         runtime.quiet_shutdown()
         typer.echo(f"serving deployment newsclean/{plan.name} on {api_url}: {plan.describe()}")
         serve_plan(plan, api_url)
-    except ServeError as exc:
+    except (ServeError, ConfigError) as exc:
         typer.echo(f"newsclean serve: {exc}", err=True)
         raise typer.Exit(2)
 

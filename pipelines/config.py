@@ -1,6 +1,16 @@
 """Run configuration: a TOML file (``configs/default.toml``) read into typed,
-frozen settings. Unknown keys are an error, so a typo never silently falls
-back to a default."""
+frozen settings.
+
+The whole file is validated at load, before any input is read (pydantic, in
+strict mode over the dataclasses below): types, ranges, the allowed values of
+every enumerated key, and unknown keys or sections. A typo never silently
+falls back to a default, and a wrong type never fails mid-run: every error
+names the file, the key, the value given and what is allowed, all of them at
+once (:class:`ConfigError`). Strict means no coercion: ``enabled = "no"`` is
+an error, not ``True``; ``keep = "en"`` is an error, not the languages
+``e`` and ``n``. The rule file ``[boilerplate] rules`` names is checked by
+:mod:`cleaners.boilerplate.rules` at the same time.
+"""
 
 from __future__ import annotations
 
@@ -8,68 +18,115 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from cleaners.boilerplate import RuleSet
 from cleaners.dedup import DedupParams
+from cleaners.language import LANGDETECT_LANGUAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.toml"
 
 
+class ConfigError(ValueError):
+    """A configuration the pipeline cannot run with; the message lists every
+    problem, one per line, each naming the key, the value and what is
+    allowed."""
+
+
+_STRICT = ConfigDict(extra="forbid")
+# Strict types: TOML already has types, so a value of the wrong type is a
+# mistake, never something to coerce ("no" is not false, "2000" not 2000).
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+Share = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Positive = Annotated[int, Strict(), Field(ge=1)]
+NonNegative = Annotated[int, Strict(), Field(ge=0)]
+# Boilerplate step names (cleaners.boilerplate.Boilerplate builds them).
+StepName = Literal["sections", "page", "rules", "learned", "lead", "offtopic", "classifier"]
+# langdetect's codes (py3langid's "zh" is "zh-cn" / "zh-tw" there).
+LanguageCode = Literal[tuple(sorted({*LANGDETECT_LANGUAGES, "zh-cn", "zh-tw"} - {"zh"}))]  # type: ignore[valid-type]
+
+
+def _unique(values: tuple) -> tuple:
+    dups = sorted({v for v in values if values.count(v) > 1})
+    if dups:
+        raise ValueError(f"names {', '.join(map(repr, dups))} more than once")
+    return values
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known IANA time zone (e.g. \"UTC\", \"Europe/Berlin\")") from None
+    return name
+
+
 @dataclass(frozen=True)
 class RunSettings:
-    shard_size: int = 2000
-    executor: str = "processes"
-    workers: int = 0
-    task_runner: str = "thread"
-    dask_address: str = ""
+    __pydantic_config__ = _STRICT
+    shard_size: Positive = 2000
+    executor: Literal["processes", "prefect"] = "processes"
+    workers: NonNegative = 0
+    task_runner: Literal["thread", "process", "dask"] = "thread"
+    dask_address: Str = ""
 
 
 @dataclass(frozen=True)
 class InputSettings:
-    max_file_bytes: int = 50_000_000
-    max_title_words: int = 30
+    __pydantic_config__ = _STRICT
+    max_file_bytes: Positive = 50_000_000
+    max_title_words: NonNegative = 30
 
 
 @dataclass(frozen=True)
 class BoilerplateSettings:
-    rules: str = "rules.toml"
-    learn: bool = True
-    learn_min_articles: int = 3
-    learn_min_share: float = 0.2
-    learn_sample_articles: int = 20000
-    steps: tuple[str, ...] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
-    offtopic_max_shared: float | bool = 0.14
-    model: str = "boilerplate-model.json"
-    classifier_threshold: float = 0.975
+    __pydantic_config__ = _STRICT
+    rules: Annotated[str, Strict(), Field(min_length=1)] = "rules.toml"
+    learn: Bool = True
+    learn_min_articles: Positive = 3
+    learn_min_share: Share = 0.2
+    learn_sample_articles: Positive = 20000
+    steps: Annotated[tuple[StepName, ...], AfterValidator(_unique)] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
+    offtopic_max_shared: Share | Literal[False] = 0.14
+    model: Annotated[str, Strict(), Field(min_length=1)] = "boilerplate-model.json"
+    classifier_threshold: Share = 0.975
 
 
 @dataclass(frozen=True)
 class LanguageSettings:
-    prefix_chars: int = 500
-    fast_prefix_chars: int = 300
-    fast_min_prob: float | bool = 0.9
-    keep: tuple[str, ...] = ()
+    __pydantic_config__ = _STRICT
+    prefix_chars: Positive = 500
+    fast_prefix_chars: Positive = 300
+    fast_min_prob: Share | Literal[False] = 0.9
+    keep: Annotated[tuple[LanguageCode, ...], AfterValidator(_unique)] = ()
 
 
 @dataclass(frozen=True)
 class QualitySettings:
-    min_words: int = 50
-    max_furniture_share: float | bool = 0.8
-    min_sentences: int = 2
+    __pydantic_config__ = _STRICT
+    min_words: NonNegative = 50
+    max_furniture_share: Share | Literal[False] = 0.8
+    min_sentences: NonNegative = 2
 
 
 @dataclass(frozen=True)
 class DedupSettings:
-    enabled: bool = True
-    num_perm: int = 128
-    shingle_size: int = 3
-    lsh_threshold: float = 0.3
-    min_jaccard: float = 0.5
-    min_containment: float = 0.8
-    min_shingles: int = 20
+    __pydantic_config__ = _STRICT
+    enabled: Bool = True
+    num_perm: Annotated[int, Strict(), Field(ge=2, le=1024)] = 128
+    shingle_size: Annotated[int, Strict(), Field(ge=1, le=20)] = 3
+    # 0 would make every pair an LSH candidate; 1 only identical bands.
+    lsh_threshold: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.3
+    min_jaccard: Share = 0.5
+    min_containment: Share = 0.8
+    min_shingles: NonNegative = 20
 
     def params(self) -> DedupParams:
         return DedupParams(
@@ -84,8 +141,9 @@ class DedupSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    examples: int = 5
-    top_removed_lines: int = 20
+    __pydantic_config__ = _STRICT
+    examples: NonNegative = 5
+    top_removed_lines: NonNegative = 20
 
 
 @dataclass(frozen=True)
@@ -94,10 +152,11 @@ class ScheduleSettings:
     Not part of the config hash: when a run happens does not change what it
     writes."""
 
-    cron: str = ""
-    interval_seconds: float = 0
-    timezone: str = "UTC"
-    deployment: str = "nightly"
+    __pydantic_config__ = _STRICT
+    cron: Str = ""
+    interval_seconds: Annotated[float, Strict(), Field(ge=0)] = 0
+    timezone: Annotated[str, Strict(), AfterValidator(_time_zone)] = "UTC"
+    deployment: Annotated[str, Strict(), Field(min_length=1)] = "nightly"
 
 
 # ---- formats (issue #12): [extract] and [output] ---------------------------
@@ -108,13 +167,14 @@ class ScheduleSettings:
 class ExtractSettings:
     """HTML extraction (trafilatura), see pipelines/formats/extract.py."""
 
-    favor: str = "balanced"  # "precision" | "recall" | "balanced"
-    include_tables: bool = True
-    include_comments: bool = False
-    time_limit: float = 30.0  # seconds of CPU per page; 0 = none
+    __pydantic_config__ = _STRICT
+    favor: Literal["precision", "recall", "balanced"] = "balanced"
+    include_tables: Bool = True
+    include_comments: Bool = False
+    time_limit: Annotated[float, Strict(), Field(ge=0.0)] = 30.0  # seconds of CPU per page; 0 = none
     # A shard holds at most this many HTML pages (extraction costs ~100x
     # the cleaning of a text, so shards of pages are smaller).
-    shard_pages: int = 50
+    shard_pages: Positive = 50
 
     def extractor(self):
         from .formats.extract import Extractor
@@ -127,7 +187,8 @@ class OutputSettings:
     """Which writers write the corpus, see pipelines/formats/writers.py.
     Not part of the config hash: the rows are the same in every format."""
 
-    formats: tuple[str, ...] = ("jsonl",)
+    __pydantic_config__ = _STRICT
+    formats: Annotated[tuple[Literal["jsonl", "parquet"], ...], Field(min_length=1), AfterValidator(_unique)] = ("jsonl",)
 
     def __post_init__(self) -> None:
         from .formats.writers import WRITERS
@@ -181,10 +242,17 @@ class Config:
 
     def with_overrides(self, **sections: dict[str, Any]) -> "Config":
         """A copy with some keys of some sections replaced (used by the CLI
-        and by benchmarks, e.g. ``with_overrides(dedup={"enabled": False})``)."""
+        and by benchmarks, e.g. ``with_overrides(dedup={"enabled": False})``),
+        validated as the file is."""
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
+        problems: list[str] = []
         for name, values in sections.items():
-            kwargs[name] = _build(type(kwargs[name]), {**asdict(kwargs[name]), **values}, name)
+            if name not in _SECTIONS:
+                problems.append(f"[{name}]: unknown section; known sections: {', '.join(_SECTIONS)}")
+                continue
+            kwargs[name], errs = _validate(_SECTIONS[name], {**asdict(kwargs[name]), **values}, name)
+            problems += errs
+        _raise("configuration overrides", problems)
         return Config(**kwargs)
 
 
@@ -193,15 +261,6 @@ def _file_digest(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-def _build(cls, values: dict[str, Any], section: str):
-    known = {f.name for f in fields(cls)}
-    unknown = set(values) - known
-    if unknown:
-        raise ValueError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**values)
 
 
 _SECTIONS = {
@@ -218,15 +277,96 @@ _SECTIONS = {
 }
 
 
+@cache
+def _adapter(cls) -> TypeAdapter:
+    return TypeAdapter(cls)
+
+
+def _show(value: Any) -> str:
+    """A value as it would be written in TOML (near enough to recognise)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return repr(value)
+
+
+def _messages(cls, section: str, values: dict[str, Any], exc: ValidationError) -> list[str]:
+    known = ", ".join(f.name for f in fields(cls))
+    out: list[str] = []
+    by_key: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = loc[0] if loc else "?"
+        if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+            out.append(f"[{section}] {key}: unknown key; known keys: {known}")
+            continue
+        value = values.get(key, err.get("input"))
+        msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        if key == "keep" and isinstance(value, str):
+            msg = f"must be a list of language codes, e.g. keep = [{_show(value)}] (a string would be read letter by letter)"
+        elif isinstance(value, str) and err["type"] in ("tuple_type", "list_type"):
+            msg = f"must be a list, e.g. {key} = [{_show(value)}]"
+        elif len(loc) > 1 and loc[1].isdigit():
+            msg = f"item {int(loc[1]) + 1} ({_show(err.get('input'))}): {msg}"
+        msgs = by_key.setdefault(key, [])
+        if msg not in msgs:  # a union reports once per alternative: "... or ..."
+            msgs.append(msg)
+    for key, msgs in by_key.items():
+        default = next((f.default for f in fields(cls) if f.name == key), None)
+        out.append(f"[{section}] {key} = {_show(values.get(key))}: {' or '.join(msgs)} (default {_show(default)})")
+    return out
+
+
+def _validate(cls, values: Any, section: str) -> tuple[Any, list[str]]:
+    """The section's settings, or None and the messages of what is wrong."""
+    if not isinstance(values, dict):
+        return None, [f"[{section}] must be a table of keys, not {_show(values)}"]
+    # TOML arrays arrive as lists; the settings hold tuples (frozen, hashable).
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return _adapter(cls).validate_python(values), []
+    except ValidationError as exc:
+        return None, _messages(cls, section, values, exc)
+
+
+def _raise(where: str, problems: list[str]) -> None:
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{where}: {len(problems)} configuration {noun}:\n" + "\n".join(f"  {p}" for p in problems))
+
+
 def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a run configuration (and the rule file it names);
+    raise :class:`ConfigError` listing every problem."""
     path = Path(path) if path else DEFAULT_CONFIG
-    with open(path, "rb") as fh:
-        raw = tomllib.load(fh)
-    unknown = set(raw) - set(_SECTIONS)
-    if unknown:
-        raise ValueError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    sections = {name: _build(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    problems = [f"[{name}]: unknown section; known sections: {', '.join(_SECTIONS)}" for name in sorted(set(raw) - set(_SECTIONS))]
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        sections[name], errs = _validate(cls, raw.get(name, {}), name)
+        problems += errs
+    _raise(str(path), problems)
     rules_path = (path.parent / sections["boilerplate"].rules).resolve()
-    with open(rules_path, "rb") as fh:
-        rules = tomllib.load(fh)
-    return Config(**sections, rules=rules, path=str(path))
+    try:
+        with open(rules_path, "rb") as fh:
+            rules = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: [boilerplate] rules = {_show(sections['boilerplate'].rules)}: "
+                          f"cannot read {rules_path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{rules_path}: not valid TOML: {exc}") from None
+    cfg = Config(**sections, rules=rules, path=str(path))
+    try:
+        cfg.ruleset()  # rules.toml is checked by its own loader (cleaners.boilerplate.rules)
+    except ValueError as exc:
+        raise ConfigError(f"{rules_path}: {exc}") from None
+    return cfg

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import ExternalSignal
 from prefect.utilities.annotations import quote
 
 from cleaners.boilerplate import SourceLineStats
@@ -37,11 +39,13 @@ from cleaners.dedup import SIGNATURE_VERSION, cluster, rank_key
 from cleaners.record import Article
 
 from . import report as report_mod
+from . import runtime
 from .config import Config, load_config
-from .readers import Rejected, content_hash, read_documents, scan
+from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
 from .stages import ShardStats, clean_shard, learn_shard, warm_up
 from .formats.writers import write_corpus
-from .store import Segment, State, dumps, read_jsonl, write_json, write_jsonl
+from .store import (OutputLock, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
+                    new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
 
 
 # --------------------------------------------------------------------------
@@ -85,7 +89,7 @@ def start_workers(cfg: Config, input_path: str | None = None) -> None:
     # environment it starts with.
     os.environ["NEWSCLEAN_PRELOAD_CONFIG"] = cfg.path
     ctx.set_forkserver_preload(["pipelines.preload"])
-    _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up, initargs=(cfg,))
+    _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(cfg,))
     for _ in range(workers):  # the pool spawns its processes on first use
         _POOL.submit(_noop)
 
@@ -98,11 +102,37 @@ def _input_bytes(path: str) -> int:
         return 0
 
 
-def stop_workers() -> None:
+def _worker_init(cfg: Config) -> None:
+    # Ctrl-C reaches the whole process group; the run, not each worker,
+    # decides what it means (and a worker must not die printing a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runtime.tie_to_parent()
+    warm_up(cfg)
+
+
+def stop_workers(kill: bool = False) -> None:
+    """Shut the pool down: let running shards finish, or with ``kill`` end
+    the workers at once (an interrupted run)."""
     global _POOL
-    if _POOL is not None:
-        _POOL.shutdown(wait=True, cancel_futures=True)
-        _POOL = None
+    pool, _POOL = _POOL, None
+    if pool is None:
+        return
+    if not kill:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(timeout=2)
+        if p.is_alive():
+            p.kill()
+
+
+# What the current run has made durable so far, for the line an interrupted
+# run prints: the segment of its input, then the generation of its outputs.
+COMMITTED: dict[str, Any] = {}
 
 
 atexit.register(lambda: stop_workers())
@@ -185,16 +215,28 @@ class ReadResult:
     unchanged: int
     skipped_files: list[str]
     files: int
+    id_conflicts: list[dict] = field(default_factory=list)  # [{id, quarantined_as}] across runs
     # Records that are no articles (WARC revisits, images ...): kind -> count.
     not_articles: dict[str, int] = field(default_factory=dict)
 
 
 @task(name="read input", persist_result=False, cache_policy=NO_CACHE)
-def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
+def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple[str, str]],
                on_shard: Callable[[int, str], None] | None = None) -> ReadResult:
     """Stream every document of the input into shard files; quarantine what
     cannot be read; skip documents earlier runs already processed.
-    ``on_shard(index, path)`` is called as each shard is complete."""
+    ``on_shard(index, path)`` is called as each shard is complete.
+
+    One rule of identity holds within a run and across runs (``seen``: id ->
+    (content hash, kind) of what earlier runs read): an id belongs to the
+    first valid record that claims it. A later record with that id and the
+    same content is the same document (skipped as already processed); with
+    other content it is quarantined as a duplicate id, in this run exactly as
+    if both had come in one run, and listed in the run record. A quarantined
+    record never takes an id a valid record holds (in this run or the
+    corpus): it is renamed ``<id> (quarantined at <path>:<line>)``. A valid
+    record may take over the id of a record quarantined earlier (the repaired
+    version of a broken line)."""
     log = get_run_logger()
     found = scan(input_path)
     for rel in found.skipped:
@@ -202,8 +244,9 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
     staging_dir = Path(staging)
     shards: list[str] = []
     buf: list[str] = []
-    rejected_rows: list[dict] = []
-    index_rej: list[str] = []
+    rejected_docs: list[Rejected] = []
+    valid_ids: set[str] = set()
+    conflicts: list[dict] = []
     counts = Counter()
     pages = 0  # HTML pages in buf: extraction makes them costly, so shards of them are smaller
 
@@ -219,22 +262,22 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
             if on_shard is not None:
                 on_shard(len(shards) - 1, str(path))
 
-    for doc in read_documents(found, cfg.input.max_file_bytes):
+    for doc, path, line in read_documents_at(found, cfg.input.max_file_bytes):
         counts["documents"] += 1
         if isinstance(doc, Rejected):
-            chash = content_hash(doc.detail + doc.raw, doc.path)
-            if seen.get(doc.id) == chash:
-                counts["unchanged"] += 1
-                continue
-            log.warning("quarantined %s: %s", doc.id, doc.detail)
-            rejected_rows.append(doc.to_dict())
-            index_rej.append(f"{doc.id}\t{chash}\trejected")
-            counts["rejected"] += 1
+            rejected_docs.append(doc)  # named once every valid id is known
             continue
         chash = content_hash(doc.text if doc.html is None else doc.html + "\x00" + doc.text, doc.title)
         previous = seen.get(doc.id)
-        if previous == chash:
+        valid_ids.add(doc.id)
+        if previous is not None and previous[0] == chash:
             counts["unchanged"] += 1
+            continue
+        if previous is not None and previous[1] != "rejected":
+            where = f"{path}:{line}" if line is not None else path
+            rejected_docs.append(Rejected(where, f"duplicate id {doc.id!r}: an earlier run already holds a different document "
+                                                 "under this id (the first record of an id keeps it)", path, line))
+            conflicts.append({"id": doc.id, "quarantined_as": where})
             continue
         counts["updated" if previous else "new"] += 1
         buf.append(dumps({"article": doc.to_dict(), "hash": chash}))
@@ -242,6 +285,18 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
         if len(buf) >= cfg.run.shard_size or pages >= cfg.extract.shard_pages:
             flush()
     flush()
+    rejected_rows: list[dict] = []
+    index_rej: list[str] = []
+    quarantine_ids(rejected_docs, valid_ids, lambda i: seen.get(i, ("", "rejected"))[1] != "rejected")
+    for doc in rejected_docs:
+        chash = content_hash(doc.detail + doc.raw, doc.path)
+        if seen.get(doc.id, ("",))[0] == chash:
+            counts["unchanged"] += 1
+            continue
+        log.warning("quarantined %s: %s", doc.id, doc.detail)
+        rejected_rows.append(doc.to_dict())
+        index_rej.append(index_line(doc.id, chash, "rejected"))
+        counts["rejected"] += 1
     write_jsonl(staging_dir / "rejected.jsonl", rejected_rows)
     with open(staging_dir / "rejected.index.tsv", "w", encoding="utf-8") as fh:
         fh.write("".join(line + "\n" for line in index_rej))
@@ -251,8 +306,8 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, str],
     )
     if found.not_articles:
         log.info("records that are no articles, counted and left out: %s", dict(sorted(found.not_articles.items())))
-    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"], found.skipped, len(found.files),
-                      dict(sorted(found.not_articles.items())))
+    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"],
+                      found.skipped, len(found.files), conflicts, dict(sorted(found.not_articles.items())))
 
 
 def learn_sample_step(shards: int, want: int) -> int:
@@ -308,7 +363,7 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Lea
     log = get_run_logger()
     b = cfg.boilerplate
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
-    if state.boilerplate_path.exists():
+    if state.boilerplate_path is not None:
         stats = SourceLineStats.from_dict(json.loads(state.boilerplate_path.read_text()))
         stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
     if not b.learn or not shards:
@@ -381,7 +436,7 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
             keep = [k for k, r in enumerate(rows) if latest.get(r["id"]) == (si, "candidate")]
             if not keep:
                 continue
-            sig = np.load(seg.signatures(shard))
+            sig = seg.load_signatures(shard, len(rows), cfg.dedup.num_perm)
             sigs.append(sig[keep])
             for k in keep:
                 r = rows[k]
@@ -420,12 +475,15 @@ OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "sou
 
 
 @task(name="write outputs", persist_result=False, cache_policy=NO_CACHE)
-def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, formats: Sequence[str] = ("jsonl",)) -> dict[str, Any]:
+def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, generation: str,
+                  formats: Sequence[str] = ("jsonl",)) -> dict[str, Any]:
     """Write the articles and dropped entries of the whole corpus in every
     output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
-    see :mod:`pipelines.formats.writers`)."""
+    see :mod:`pipelines.formats.writers`) into the new generation folder
+    (made current once the report is in it too)."""
     log = get_run_logger()
     out = Path(output)
+    gen = Path(generation)
     members: dict[str, list[dict]] = {}
     for doc_id, (canon, sim, cont, ex, rel) in dedup.assignment.items():
         if canon != doc_id:
@@ -460,10 +518,12 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, form
                     yield row
             for shard in seg.shards():
                 filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
-                for doc_id, _h, kind in _shard_index(seg, shard):
+                for doc_id, _h, kind in seg.shard_index(shard):
                     if dedup.latest.get(doc_id) != (si, kind):
                         continue
                     if kind == "filtered":
+                        if doc_id not in filtered:
+                            raise StateError(f"{seg.filtered(shard)}: no line for {doc_id!r}, which its index lists")
                         yield filtered[doc_id]
                     elif kind == "candidate":
                         canon, sim, cont, ex, rel = dedup.assignment[doc_id]
@@ -472,7 +532,7 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, form
                             yield {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
                                    "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}
 
-    counts = write_corpus(out, formats, {"articles": articles, "dropped": dropped})
+    counts = write_corpus(gen, formats, {"articles": articles, "dropped": dropped})
     n_kept, n_dropped = counts["articles"], counts["dropped"]
     kept_now = {doc_id for doc_id, a in dedup.assignment.items() if a[0] == doc_id}
     if segments:
@@ -489,12 +549,6 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, form
             "replaced": [{"old": o, "new": n} for o, n in replaced]}
 
 
-def _shard_index(seg: Segment, shard: str):
-    with open(seg.path / f"{shard}.index.tsv", encoding="utf-8") as fh:
-        for line in fh:
-            yield tuple(line.rstrip("\n").split("\t"))
-
-
 # --------------------------------------------------------------------------
 # The flow
 
@@ -508,22 +562,35 @@ def newsclean_flow(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Clean a folder (or file) of scraped news into a canonical corpus."""
+    # The whole run holds the output folder (see pipelines.store.OutputLock).
+    with OutputLock(output):
+        return _run(input_path, output, config_path, dedup, progress)
+
+
+def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
+         progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
     log = get_run_logger()
+    from prefect.runtime import flow_run
+
+    COMMITTED["flow_run_id"] = flow_run.id
     started = datetime.now(timezone.utc)
+    run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     t_start = time.perf_counter()
     cfg = load_config(config_path)
     dedup = dedup and cfg.dedup.enabled
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     state = State.open(out)
+    removed = clear_stale(out, state.manifest.get("segments", []))
+    if removed:
+        log.info("removed %d file(s) left by an interrupted run: %s", len(removed), ", ".join(removed[:5]))
     dedup_params = {"num_perm": cfg.dedup.num_perm, "shingle_size": cfg.dedup.shingle_size, "scheme": "affine32", "seed": 1,
                     "signature_version": SIGNATURE_VERSION}
     state.check_params(dedup_params)
 
     seg_name = state.next_segment_name()
-    staging = state.root / f".staging-{seg_name}"
-    if staging.exists():
-        shutil.rmtree(staging)
+    # A name of this run's own: no other run's staging is ever touched.
+    staging = state.root / f".staging-{run_id}"
     staging.mkdir(parents=True)
     timings: dict[str, float] = {}
 
@@ -550,9 +617,10 @@ def newsclean_flow(
 
     new_data = read.new + read.updated + read.rejected > 0
     if new_data:
+        if cfg.boilerplate.learn:  # committed with the segment
+            write_json(staging / "boilerplate.json", line_stats.to_dict())
         state.commit_segment(staging, seg_name, dedup_params)
-        if cfg.boilerplate.learn:
-            write_json(state.boilerplate_path, line_stats.to_dict())
+        COMMITTED["segment"] = seg_name
     else:
         shutil.rmtree(staging)
 
@@ -561,10 +629,10 @@ def newsclean_flow(
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    written = write_outputs(quote(state.segments), quote(result), str(out), cfg.output.formats)
+    gen = new_generation(out, run_id)
+    written = write_outputs(quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
-    run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     seg_idx = len(state.segments) - 1 if new_data else None
     added_kept = sorted(i for i in written["kept_ids"] if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx)
     record = {
@@ -606,6 +674,7 @@ def newsclean_flow(
         ],
         "languages": dict(stats.languages.most_common()),
         "replaced_canonicals": written["replaced"],
+        "id_conflicts": read.id_conflicts,
         "examples": stats.examples,
         "added": {"kept": added_kept, "duplicates": [
             {"id": i, "canonical": c} for i, c in sorted(written["dup_of"].items())
@@ -614,9 +683,13 @@ def newsclean_flow(
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
         "prefect": _prefect_context(),
     }
-    write_json(out / "runs" / f"{run_id}.json", record)
     t = time.perf_counter()
-    rep = report_mod.build(out)
+    # The record lands in runs/ once the outputs it describes are current.
+    report_mod.build(out, gen, run=record)
+    commit_generation(out, gen)
+    COMMITTED["generation"] = gen.name
+    prune_generations(out)
+    rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
     record["timings"]["report"] = round(time.perf_counter() - t, 3)
     write_json(out / "runs" / f"{run_id}.json", record)
     _publish_artifacts(record)
@@ -656,17 +729,53 @@ def run_newsclean(
     # load their models (about 3 s) while Prefect's temporary server, when
     # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
     # that server exactly as the flow would, and the flow then reuses it.
-    start_workers(cfg, str(input_path))
-    if api_ready is not None:
-        api_ready()
-    from prefect.client.orchestration import get_client
-
-    get_client(sync_client=True)
+    # Refused at once if another run holds the folder, before anything starts.
+    lock = OutputLock(output)
+    lock.acquire()
+    COMMITTED.clear()
     try:
+        start_workers(cfg, str(input_path))
+        if api_ready is not None:
+            api_ready()
+        from prefect.client.orchestration import get_client
+
+        get_client(sync_client=True)
+        runtime.quiet_shutdown()
         return runnable(str(input_path), str(output), config_path, dedup, progress)
+    except (KeyboardInterrupt, ExternalSignal) as exc:  # SIGINT, SIGTERM (Prefect's own bridge raises the latter)
+        stop_workers(kill=True)
+        _mark_cancelled(f"stopped by {exc}")
+        raise
     finally:
         _PROGRESS_HOOK = None
         stop_workers()
+        lock.release()
+
+
+def _mark_cancelled(message: str) -> None:
+    """Record an interrupted flow run as Cancelled (Prefect marks it Crashed,
+    or leaves it Running); best effort, the run is ending either way."""
+    run_id = COMMITTED.get("flow_run_id")
+    if not run_id:
+        return
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Cancelled
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run_id, Cancelled(message=message), force=True)
+    except Exception:  # noqa: BLE001 - no server left to tell
+        pass
+
+
+def interrupted_summary(output: str) -> str:
+    """What an interrupted run leaves, in one sentence."""
+    if COMMITTED.get("generation"):
+        return f"its outputs in {output} were committed before it stopped"
+    if COMMITTED.get("segment"):
+        return (f"the documents it read are committed (state segment {COMMITTED['segment']}), but articles.jsonl and "
+                f"dropped.jsonl in {output} were not rewritten yet: run the same command again to finish")
+    return f"nothing of this run was committed; {output} is as the last complete run left it"
 
 
 def _prefect_context() -> dict[str, Any]:

@@ -13,6 +13,13 @@ from __future__ import annotations
 
 import os
 
+from pipelines import runtime
+
+# The fork server must not outlive the run (it is the parent of every
+# worker, whose own tie then ends them too). No parent-death signal here: it
+# would fire when the thread that happened to start the server ends.
+runtime.tie_to_parent(death_signal=False)
+
 try:
     from pipelines.config import load_config
     from pipelines.stages import warm_up

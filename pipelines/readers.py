@@ -27,8 +27,9 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +91,12 @@ def scan(path: str | Path) -> InputScan:
 
 
 def _rel(path: Path, root: Path) -> str:
-    return Path(os.path.relpath(path, root)).as_posix()
+    """The relative path as ids and reports show it: bytes of the name that
+    are not UTF-8 (kept by the file system API as surrogate escapes) are
+    written ``\\xNN``, so every id is valid text; the file is still opened
+    by its real name."""
+    rel = Path(os.path.relpath(path, root)).as_posix()
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 def content_hash(text: str, title: str | None = None) -> str:
@@ -109,20 +115,51 @@ def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> 
     A record whose id was already used is quarantined under its
     ``<path>:<line>`` id, so that every input still appears exactly once.
     """
+    for doc, _path, _line in read_documents_at(scan_result, max_file_bytes):
+        yield doc
+
+
+def read_documents_at(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> Iterator[tuple[Article | Rejected, str, int | None]]:
+    """:func:`read_documents`, each document with where it was read: the
+    file's relative path and the line (None for a whole file)."""
     seen: dict[str, str] = {}
     for f in scan_result.files:
         rel = _rel(f, scan_result.root)
         reader = scan_result.readers[f].load()
-        for doc, origin in reader(f, rel, max_file_bytes):
+        # Text readers say which line a record came from; page and archive
+        # readers yield (document, origin).
+        for item in reader(f, rel, max_file_bytes):
+            doc, origin, line = item if len(item) == 3 else (item[0], item[1], None)
             if isinstance(doc, NotArticle):
                 scan_result.not_articles[doc.kind] += 1
                 continue
             if isinstance(doc, Article):
                 if doc.id in seen:
-                    yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel)
+                    yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel, line), rel, line
                     continue
                 seen[doc.id] = origin
-            yield doc
+            yield doc, rel, line
+
+
+def quarantine_ids(rejected: list[Rejected], valid: set[str], held_by_valid: Callable[[str], bool] = lambda _id: False) -> None:
+    """Give every quarantined record an id no valid record holds and no
+    other quarantined record of the run has (in place, in order).
+
+    A quarantined record keeps the id it was read under unless a valid
+    record of this run (``valid``) or of the corpus (``held_by_valid``)
+    holds it; it then becomes ``<id> (quarantined at <path>:<line>)``. So a
+    quarantined record never displaces a valid one, whatever id it claims.
+    """
+    taken = set(valid)
+    for doc in rejected:
+        if doc.id in taken or held_by_valid(doc.id):
+            where = f"{doc.path}:{doc.line}" if doc.line is not None else doc.path
+            new_id, n = f"{doc.id} (quarantined at {where})", 1
+            while new_id in taken or held_by_valid(new_id):
+                n += 1
+                new_id = f"{doc.id} (quarantined at {where}, {n})"
+            doc.id = new_id
+        taken.add(doc.id)
 
 
 def _source_of(rel: str) -> str | None:
@@ -130,41 +167,52 @@ def _source_of(rel: str) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _read_txt(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article | Rejected, str]]:
+def _read_txt(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article | Rejected, str, int | None]]:
     size = path.stat().st_size
     if size == 0:
-        yield Rejected(rel, "empty file (0 bytes)", rel), rel
+        yield Rejected(rel, "empty file (0 bytes)", rel), rel, None
         return
     if size > max_bytes:
-        yield Rejected(rel, f"file too large ({size:,} bytes > {max_bytes:,})", rel), rel
+        yield Rejected(rel, f"file too large ({size:,} bytes > {max_bytes:,})", rel), rel, None
         return
     try:
         text, encoding = decode_bytes(path.read_bytes())
     except UndecodableError as exc:
-        yield Rejected(rel, f"undecodable: {exc}", rel), rel
+        yield Rejected(rel, f"undecodable: {exc}", rel), rel, None
         return
     if not text.strip():
-        yield Rejected(rel, "file holds only whitespace", rel), rel
+        yield Rejected(rel, "file holds only whitespace", rel), rel, None
         return
     # title=None: the cleaner takes the first line once the text is repaired.
     art = Article(id=rel, text=text, title=None, source=_source_of(rel))  # type: ignore[arg-type]
     if encoding != "utf-8":
         art.flags.append(f"encoding:{encoding}")
-    yield art, rel
+    yield art, rel, None
 
 
 _FIELDS = ("title", "url", "source", "published")
 
 
-def _read_jsonl(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article | Rejected, str]]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+def _read_jsonl(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[Article | Rejected, str, int | None]]:
+    gz = path.name.lower().endswith(".gz")
+    if path.stat().st_size == 0:
+        # Not even a gzip header: gzip reads it as no lines, which would
+        # leave the file unaccounted for.
+        yield Rejected(rel, "empty file (0 bytes)", rel), rel, None
+        return
+    opener = gzip.open if gz else open
+    lines = 0
     try:
         with opener(path, "rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
+                lines += bool(raw.strip())
                 for doc in _parse_line(raw, rel, lineno, max_bytes):
-                    yield doc, f"{rel}:{lineno}"
-    except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-        yield Rejected(f"{rel}:*", f"unreadable file: {exc}", rel), rel
+                    yield doc, f"{rel}:{lineno}", lineno
+    except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
+        yield Rejected(f"{rel}:*", f"unreadable file: {exc}", rel), rel, None
+        return
+    if not lines:
+        yield Rejected(rel, "no records (the file holds only blank lines)" if not gz else "no records (the gzip stream is empty)", rel), rel, None
 
 
 def _encodable(s: str) -> bool:

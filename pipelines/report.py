@@ -26,7 +26,7 @@ from cleaners.reasons import CHANGE_REASONS, REASONS
 from cleaners.reasons import meaning as reason_meaning
 
 from .formats.writers import read_corpus
-from .store import atomic_open, write_json
+from .store import atomic_open, current_generation, link_outputs, write_json
 
 REPORT_SCHEMA_VERSION = 2
 
@@ -57,8 +57,10 @@ LANGUAGE_NAMES = {
 # Figures (report.json)
 
 
-def _runs(out: Path) -> list[dict]:
+def _runs(out: Path, run: dict | None = None) -> list[dict]:
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "runs").glob("*.json"))]
+    if run is not None:
+        runs = [r for r in runs if r.get("run_id") != run.get("run_id")] + [run]
     return sorted(runs, key=lambda r: (r.get("started") or "", r.get("run_id") or ""))
 
 
@@ -74,14 +76,18 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
             "median": round(float(p50), 1), "p90": round(float(p90), 1)}
 
 
-def figures(out: str | Path) -> dict[str, Any]:
+def figures(out: str | Path, generation: str | Path | None = None, run: dict | None = None) -> dict[str, Any]:
     """Every figure the report shows, as plain data (the report.json body).
 
     Streams the output files once and keeps only counters, two integer arrays
-    of lengths and bounded lists, so it stays cheap on large corpora.
+    of lengths and bounded lists, so it stays cheap on large corpora. The
+    articles and dropped entries are those of ``generation`` (default: the
+    current one), the runs those of ``out/runs`` and ``run`` (the record of a
+    run whose outputs are not committed yet, so not in ``out/runs``).
     """
     out = Path(out)
-    runs = _runs(out)
+    runs = _runs(out, run)
+    data = Path(generation) if generation else current_generation(out)
 
     kept = 0
     lang_kept: Counter = Counter()
@@ -96,7 +102,7 @@ def figures(out: str | Path) -> dict[str, Any]:
     relations: Counter = Counter()
     before_len: list[int] = []
     after_len: list[int] = []
-    for a in read_corpus(out, "articles"):
+    for a in read_corpus(data, "articles"):
         kept += 1
         lang = a.get("language") or "und"
         members = a.get("duplicates") or []
@@ -119,7 +125,7 @@ def figures(out: str | Path) -> dict[str, Any]:
 
     drops: Counter = Counter()
     quarantined: list[dict] = []
-    for d in read_corpus(out, "dropped"):
+    for d in read_corpus(data, "dropped"):
         drops[d["reason"]] += 1
         if d["reason"] == "quarantined":
             if len(quarantined) < QUARANTINE_LISTED:
@@ -917,11 +923,16 @@ def _render(f: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def build(out: str | Path) -> dict[str, Any]:
-    """Write report.json and report.html into ``out``; return their paths."""
+def build(out: str | Path, generation: str | Path | None = None, run: dict | None = None) -> dict[str, Any]:
+    """Write report.json and report.html of ``generation`` (default: the
+    current one, i.e. ``out`` itself for a folder without generations) into
+    it; return their paths as the output folder names them."""
     out = Path(out)
-    data = figures(out)
-    write_json(out / "report.json", data)
-    with atomic_open(out / "report.html") as fh:
+    gen = Path(generation) if generation else current_generation(out)
+    data = figures(out, gen, run)
+    write_json(gen / "report.json", data)
+    with atomic_open(gen / "report.html") as fh:
         fh.write(render_html(data))
+    if generation is None:
+        link_outputs(out)
     return {"json": str(out / "report.json"), "html": str(out / "report.html")}

@@ -17,12 +17,15 @@ process imports the pipeline and warms up its workers.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -73,24 +76,69 @@ class _DropShutdownNoise(logging.Filter):
     process exit. Nothing is lost for newsclean (its outputs are written by
     then), so the message is filtered rather than shown to users."""
 
-    NOISE = ("Error flushing events", "EventsWorker", "Failed to send events")
+    NOISE = ("Error flushing events", "EventsWorker", "Failed to send events",
+             # An interrupted run says what happened in one line of its own
+             # (pipelines/cli.py), not in a crash report per task.
+             "Execution was aborted by")
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
         return not any(n in msg for n in self.NOISE)
 
 
+_FILTER = _DropShutdownNoise()
+
+
 def quiet_shutdown() -> None:
-    flt = _DropShutdownNoise()
-    for name in ("prefect", "prefect.events", "prefect._internal", "prefect.client", "prefect.events.clients", ""):
-        logging.getLogger(name).addFilter(flt)
-    for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
-        handler.addFilter(flt)
+    """Filter the noise above (again once Prefect is imported: its handlers
+    exist only then)."""
+    flt = _FILTER
+    names = {"prefect", "prefect.events", "prefect._internal", "prefect.client", "prefect.events.clients", "",
+             *(n for n in logging.root.manager.loggerDict if n.startswith("prefect"))}
+    for name in names:
+        logger = logging.getLogger(name)
+        if flt not in logger.filters:
+            logger.addFilter(flt)
+        for handler in logger.handlers:
+            if flt not in handler.filters:
+                handler.addFilter(flt)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
+    """End this process when the process that started it ends, however it
+    ends (a SIGKILL included): no server or worker outlives its run.
+
+    Two ties, because each has a gap: ``prctl(PR_SET_PDEATHSIG)`` (Linux)
+    delivers SIGTERM at once when the parent dies, but is cleared by fork
+    and fires when the parent *thread* ends; a watchdog thread polls the
+    parent pid twice a second and exits if it changed. ``parent``: the pid
+    to watch (default: the current parent)."""
+    parent = parent or os.getppid()
+    if death_signal and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # gone before the tie was made
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="newsclean-parent-watch", daemon=True).start()
 
 
 def ephemeral_app():
     """uvicorn factory: Prefect's API as its temporary server runs it (no UI,
-    no background services)."""
+    no background services), tied to the run that started it."""
+    if os.environ.get("NEWSCLEAN_PARENT_PID"):
+        tie_to_parent(int(os.environ["NEWSCLEAN_PARENT_PID"]))
     from prefect.server.api.server import create_app
 
     return create_app(ephemeral=True, final=True)
@@ -146,9 +194,39 @@ def start_api_server() -> ApiServer | None:
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app", "--app-dir", str(PROJECT_ROOT),
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-    server = ApiServer(subprocess.Popen(cmd, env=dict(os.environ)), f"http://127.0.0.1:{port}/api")
+    # Its own session: Ctrl-C reaches the run, which stops the server itself
+    # once it has marked its flow run; tie_to_parent ends it if the run dies.
+    env = {**os.environ, "NEWSCLEAN_PARENT_PID": str(os.getpid())}
+    server = ApiServer(subprocess.Popen(cmd, env=env, start_new_session=True), f"http://127.0.0.1:{port}/api")
     atexit.register(server.stop)
     os.environ["PREFECT_API_URL"] = server.url
     # The server has no UI and is gone after the run: no "View at" links.
     os.environ.setdefault("PREFECT_UI_URL", "")
     return server
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the run stops where it is (a
+    KeyboardInterrupt, so Prefect and the pools treat it as one)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130, 143
+
+
+def raise_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread
+    (SIGTERM would otherwise end the process with no cleanup at all)."""
+
+    def handler(signum, _frame):
+        # Once is enough: a second signal during cleanup must not interrupt it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

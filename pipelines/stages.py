@@ -26,7 +26,7 @@ from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
 
 from .config import Config
-from .store import atomic_open, dumps, save_npy
+from .store import atomic_open, dumps, index_line, save_npy
 
 STAGES = ("read", "extract", "repair", "boilerplate", "language", "signature", "dedup", "write")
 
@@ -185,14 +185,22 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t["repair"] += repair
     befores = [art.text for art, _, _ in docs]
     t1 = clock()
-    chain.strip_many([art for art, _, _ in docs], learned)
+    # Cheap gates first. Too short already: boilerplate removal can only
+    # shorten it, so it is not cleaned at all.
+    # A page whose extraction failed is quarantined and never cleaned.
+    short = [art.error is None and chain.short_already(art) for art, _, _ in docs]
+    chain.strip_many([art for (art, _, _), s in zip(docs, short) if not s and art.error is None], learned)
     t2 = clock()
-    for art, _, _ in docs:
-        chain.identify(art)
+    # Then the gates that need no language: it is detected only for what they keep.
+    reasons = ["quarantined" if art.error else "too_short" if s else chain.precheck(art)
+               for (art, _, _), s in zip(docs, short)]
+    for (art, _, _), reason in zip(docs, reasons):
+        if not reason:
+            chain.identify(art)
     t3 = clock()
     t["boilerplate"] += t2 - t1
     t["language"] += t3 - t2
-    reasons = ["quarantined" if art.error else chain.decide(art) for art, _, _ in docs]
+    reasons = [reason or chain.decide(art) for (art, _, _), reason in zip(docs, reasons)]
     t0 = clock()
     prints = [fingerprint(art.text, d.shingle_size) for (art, _, _), reason in zip(docs, reasons) if not reason]
     signatures = [signer.sign(fp.shingles) for fp in prints]
@@ -205,14 +213,14 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
         if reason:
             stats.dropped[reason] += 1
             filt_lines.append(dumps({"id": art.id, "reason": reason, "detail": _detail(art, reason, cfg), "source": art.source, "language": art.language}))
-            index_lines.append(f"{art.id}\t{chash}\tfiltered")
+            index_lines.append(index_line(art.id, chash, "filtered"))
             continue
         fp = next_print()
         row = art.to_dict()
         row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact,
                          "entities": fp.entities.tobytes().hex(), "n_entities": fp.n_entities}
         cand_lines.append(dumps(row))
-        index_lines.append(f"{art.id}\t{chash}\tcandidate")
+        index_lines.append(index_line(art.id, chash, "candidate"))
         stats.candidates += 1
         if art.edits and len(stats.examples) < examples * 4:
             removed = sum(len(e.text.split()) for e in art.edits if e.reason not in CHANGE_REASONS)

@@ -7,9 +7,35 @@ Output folder layout (documented in the README):
     report.json/.html   figures of the corpus and of the latest run
     runs/<run>.json     one record per run (what it read, added, counted, timed)
     state/              what later runs build on:
-      manifest.json     format version, dedup parameters, list of segments
-      boilerplate.json  per-source line statistics (learned boilerplate)
+      manifest.json     format version, dedup parameters, list of segments,
+                        size and checksum of every state file
       segments/NNNNN/   one per run that read new input (see Segment)
+    .newsclean.lock     the run lock (see OutputLock)
+
+One generation at a time
+------------------------
+``articles.jsonl``, ``dropped.jsonl``, ``report.json`` and ``report.html``
+belong together, so they are written as one generation and switched at
+once: a run writes them into ``generations/<run_id>/``, then points the
+symlink ``current`` at that folder (a new symlink renamed over the old one,
+which is atomic). The four documented names are symlinks
+``articles.jsonl -> current/articles.jsonl`` and so on, so every path the
+README names stays readable, and a crash or a full disk before the switch
+leaves the previous generation whole. A reader that opens two of the files
+and must see one generation resolves ``current`` once and reads through
+that folder. The previous generation is kept for readers still in it; older
+ones are removed by the next run.
+
+The lock and stale files
+------------------------
+A run holds an exclusive ``fcntl.flock`` on ``.newsclean.lock`` from start
+to end; the file names the holder (pid, host, start time). A second run on
+the folder is refused at once with that holder in the message. The kernel
+releases the lock when its process dies, however it dies, so the lock file
+a killed run leaves behind holds no lock and the next run takes it over.
+Under the lock, everything a dead run may have left is removed at start:
+staging folders, segment folders the manifest does not list, generations
+other than the current and previous ones, temporary files of atomic writes.
 
 The dedup state
 ---------------
@@ -23,14 +49,22 @@ The dedup state
 ``dedup`` says how the signatures were made; a run with other values refuses
 the folder (signatures made differently are not comparable). ``segments``
 lists the committed segments in run order; a segment is written under
-``state/.staging-NNNNN`` and renamed into place before the manifest names
-it, so a crashed run leaves no half segment behind.
+``state/.staging-<run_id>`` (a name no other run uses) and renamed into
+place before the manifest names it, so a crashed run leaves no half segment
+behind. ``files`` maps the path of every state file (relative to ``state/``)
+to ``{"size": bytes, "xxh128": hex}``; every run checks them all before it
+reads any (:meth:`State.verify`), so a deleted, truncated or edited file is
+refused with its name, never read as a smaller corpus. (Format 1 folders,
+whose manifest has no ``files`` and whose index files are not escaped, are
+upgraded in place on open.)
 
 A segment holds, per shard ``SSSSS`` of that run:
 
 * ``SSSSS.index.tsv``: one line per document of the shard,
   ``id <TAB> content hash <TAB> kind`` with kind ``candidate`` (passed the
-  gates, goes to dedup) or ``filtered`` (dropped by a gate). The content
+  gates, goes to dedup) or ``filtered`` (dropped by a gate). The id is
+  escaped (``\\`` ``\t`` ``\n`` ``\r`` for backslash, tab, newline and
+  carriage return; :func:`index_line`), so any id is one field. The content
   hash is of the raw text and title: a later run skips an id whose hash is
   unchanged and supersedes it otherwise (the latest segment's version of an
   id is the only one that counts).
@@ -47,6 +81,9 @@ A segment holds, per shard ``SSSSS`` of that run:
   ``datasketch.MinHash`` usable with ``MinHashLSH``.
 * ``SSSSS.filtered.jsonl``: the ``dropped.jsonl`` lines of the filtered
   documents.
+* ``boilerplate.json``: the per-source line statistics learned by all runs
+  up to this one (the latest segment that has one is current), inside the
+  segment so that it is committed with it.
 
 and ``rejected.jsonl`` / ``rejected.index.tsv`` for documents quarantined
 while reading.
@@ -61,20 +98,49 @@ from the segments.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 import numpy as np
 import orjson
+import xxhash
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
+LOCK_NAME = ".newsclean.lock"
+# Temporary files of atomic_open carry this in their name, so that the ones
+# a killed run left can be told from anything else at the next start.
+TMP_MARK = ".newsclean-tmp-"
+
+
+class OutputError(RuntimeError):
+    """A problem with the output folder that the user has to resolve (the
+    CLI prints it without a traceback)."""
+
+
+class OutputLocked(OutputError):
+    """Another run holds the output folder."""
+
+
+class StateError(OutputError):
+    """A state file is missing or differs from what the manifest recorded."""
+
+
+def rebuild_hint(output: str | Path) -> str:
+    return (f"the state in {output} cannot be trusted: move the folder aside and rebuild it from all of its input with "
+            f"`newsclean run --input <all input> --output {output}`")
 
 
 @contextmanager
@@ -83,7 +149,7 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     a reader never sees a half-written file and a crash leaves the old one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
@@ -124,18 +190,265 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict]:
+    """The objects of a JSON-lines file of an output folder; a line that is
+    not JSON is an :class:`StateError` naming the file and line (these files
+    are newsclean's own: a broken one was damaged)."""
     path = Path(path)
     if not path.exists():
         return
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, 1):
             if line.strip():
-                yield json.loads(line)
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise StateError(f"{path}, line {lineno}: not valid JSON ({exc}); the file was damaged") from None
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     with atomic_open(path, "wb") as fh:
         np.save(fh, array)
+
+
+# --------------------------------------------------------------------------
+# Index lines: ids are escaped so that a tab, newline or carriage return in
+# an id (or a .txt path) cannot split a line or a field.
+
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_UNESCAPE = re.compile(r"\\(.)")
+_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def escape_field(value: str) -> str:
+    return value.translate(_ESCAPE)
+
+
+def unescape_field(value: str) -> str:
+    return _UNESCAPE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(0)), value) if "\\" in value else value
+
+
+def index_line(doc_id: str, chash: str, kind: str) -> str:
+    return f"{escape_field(doc_id)}\t{chash}\t{kind}"
+
+
+def _parse_index(path: Path, escaped: bool) -> Iterator[tuple[str, str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3:
+                raise StateError(f"{path}, line {lineno}: {len(parts)} fields, not 3 (id, hash, kind); the file was damaged")
+            doc_id, chash, kind = parts
+            yield (unescape_field(doc_id) if escaped else doc_id), chash, kind
+
+
+# --------------------------------------------------------------------------
+# The lock
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OutputLock:
+    """An exclusive lock on an output folder for the whole of a run.
+
+    Reentrant within a process (the CLI takes it before the flow, which takes
+    it again when a deployment runs it directly)."""
+
+    _held: dict[str, list] = {}  # real path -> [fd, depth]
+
+    def __init__(self, output: str | Path):
+        self.output = Path(output)
+        self.path = self.output / LOCK_NAME
+
+    def acquire(self) -> None:
+        self.output.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.path)
+        if key in self._held:
+            self._held[key][1] += 1
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = self._holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise OutputLocked(f"{self.output} is in use by another newsclean run ({holder}); "
+                               "wait for it to finish, or give this run another --output") from None
+        # A lock file left by a run that died holds no lock (the kernel
+        # released it with the process): it is simply taken over.
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self._held[key] = [fd, 1]
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            pid, host = int(info["pid"]), str(info["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return "holder unknown"
+        text = f"pid {pid} on host {host}, started {info.get('started', '?')}"
+        if host == socket.gethostname() and not _pid_alive(pid):
+            text += "; that process is gone, but a child of it still holds the lock"
+        return text
+
+    def release(self) -> None:
+        key = os.path.realpath(self.path)
+        held = self._held.get(key)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del self._held[key]
+            fcntl.flock(held[0], fcntl.LOCK_UN)
+            os.close(held[0])
+
+    def __enter__(self) -> "OutputLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --------------------------------------------------------------------------
+# Generations of the outputs
+
+
+def current_generation(output: str | Path) -> Path:
+    """The folder the documented output names point into: the current
+    generation, or the output folder itself for one written before
+    generations (or assembled by hand)."""
+    out = Path(output)
+    cur = out / "current"
+    return cur.resolve() if cur.is_dir() else out
+
+
+def new_generation(output: str | Path, run_id: str) -> Path:
+    gen = Path(output) / "generations" / run_id
+    if gen.exists():
+        shutil.rmtree(gen)
+    gen.mkdir(parents=True)
+    return gen
+
+
+def _symlink_replace(target: str, link: Path) -> None:
+    tmp = link.parent / f".{link.name}{TMP_MARK}{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def commit_generation(output: str | Path, gen: Path) -> None:
+    """Make ``gen`` the current generation in one rename, then make sure the
+    documented names point through ``current`` (once per folder)."""
+    out = Path(output)
+    for name in OUTPUTS:  # everything lands on disk before it is visible
+        f = gen / name
+        if f.exists():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    _symlink_replace(os.path.relpath(gen, out), out / "current")
+    link_outputs(out)
+    dfd = os.open(out, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def link_outputs(output: str | Path) -> None:
+    """Point the documented output names through ``current`` (a folder
+    without generations is left as it is)."""
+    out = Path(output)
+    if not (out / "current").is_dir():
+        return
+    for name in OUTPUTS:
+        link = out / name
+        want = f"current/{name}"
+        if not (out / "current" / name).exists():
+            # A format this run did not write: no link that points nowhere.
+            if link.is_symlink():
+                link.unlink()
+            continue
+        if not (link.is_symlink() and os.readlink(link) == want):
+            _symlink_replace(want, link)
+
+
+_LEGACY_TMP = re.compile(r"^\..+\.(jsonl|json|html|tsv|npy)\.[a-z0-9_]{8}$")
+
+
+def clear_stale(output: str | Path, keep_segments: Iterable[str]) -> list[str]:
+    """Remove what a run that died left behind (call under the lock):
+    staging folders, unlisted segment folders, old generations and
+    temporary files. Returns what was removed, relative to ``output``."""
+    out = Path(output)
+    removed: list[str] = []
+
+    def rm(p: Path) -> None:
+        removed.append(os.path.relpath(p, out))
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+    state = out / "state"
+    for p in state.glob(".staging-*"):
+        rm(p)
+    keep = set(keep_segments)
+    if (state / "segments").is_dir():
+        for p in (state / "segments").iterdir():
+            if p.name not in keep:
+                rm(p)
+    gens = out / "generations"
+    removed += prune_generations(out)
+    dirs = [out, out / "runs", state, *((state / "segments").iterdir() if (state / "segments").is_dir() else ()),
+            *(gens.iterdir() if gens.is_dir() else ())]
+    for d in dirs:
+        if d.is_dir():
+            for p in d.iterdir():
+                if p.name.startswith(".") and (TMP_MARK in p.name or _LEGACY_TMP.match(p.name)):
+                    rm(p)
+    return sorted(removed)
+
+
+def prune_generations(output: str | Path) -> list[str]:
+    """Remove every generation but the current one and the one before it
+    (kept for readers still in it); returns what was removed."""
+    out = Path(output)
+    gens = out / "generations"
+    if not gens.is_dir():
+        return []
+    cur = current_generation(out)
+    names = sorted(p.name for p in gens.iterdir())
+    previous = [n for n in names if n < cur.name][-1:] if cur.parent == gens.resolve() else names[-1:]
+    removed = []
+    for n in names:
+        if gens / n != cur and (gens / n).resolve() != cur and n not in previous:
+            shutil.rmtree(gens / n, ignore_errors=True)
+            removed.append(f"generations/{n}")
+    return removed
+
+
+def file_entry(path: Path) -> dict:
+    h = xxhash.xxh3_128()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return {"size": size, "xxh128": h.hexdigest()}
 
 
 @dataclass
@@ -151,6 +464,7 @@ class Segment:
     """
 
     path: Path
+    escaped: bool = True  # False for segments of format 1 (ids written raw)
 
     def shards(self) -> list[str]:
         return sorted(p.name.split(".")[0] for p in self.path.glob("*.candidates.jsonl"))
@@ -168,12 +482,27 @@ class Segment:
     def rejected(self) -> Path:
         return self.path / "rejected.jsonl"
 
+    @property
+    def boilerplate(self) -> Path:
+        return self.path / "boilerplate.json"
+
+    def shard_index(self, shard: str) -> Iterator[tuple[str, str, str]]:
+        return _parse_index(self.path / f"{shard}.index.tsv", self.escaped)
+
     def read_index(self) -> Iterator[tuple[str, str, str]]:
         for idx in sorted(self.path.glob("*.index.tsv")):
-            with open(idx, encoding="utf-8") as fh:
-                for line in fh:
-                    doc_id, chash, kind = line.rstrip("\n").split("\t")
-                    yield doc_id, chash, kind
+            yield from _parse_index(idx, self.escaped)
+
+    def load_signatures(self, shard: str, rows: int, num_perm: int) -> np.ndarray:
+        path = self.signatures(shard)
+        try:
+            sig = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{path}: not a signature matrix ({exc})") from None
+        if sig.dtype != np.uint32 or sig.ndim != 2 or sig.shape != (rows, num_perm):
+            raise StateError(f"{path}: signatures {sig.dtype} {list(sig.shape)} do not match the {rows} candidates "
+                             f"of {self.candidates(shard).name} × {num_perm} permutations")
+        return sig
 
 
 @dataclass
@@ -184,55 +513,121 @@ class State:
     manifest: dict = field(default_factory=dict)
 
     @classmethod
-    def open(cls, output: str | Path) -> "State":
+    def open(cls, output: str | Path, verify: bool = True) -> "State":
+        """Open (and by default verify) the state of an output folder; a
+        folder of format 1 is upgraded to format 2 in place."""
         root = Path(output) / "state"
         manifest_path = root / "manifest.json"
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-        if manifest and manifest.get("format") != STATE_FORMAT:
-            raise RuntimeError(f"{root}: state format {manifest.get('format')} is not {STATE_FORMAT}; use a new output folder")
-        return cls(root, manifest)
+        manifest: dict = {}
+        if manifest_path.exists():
+            try:
+                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+                if not isinstance(manifest, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                raise StateError(f"{manifest_path}: not a valid manifest ({exc}); {rebuild_hint(output)}") from None
+        elif (root / "segments").is_dir() and any((root / "segments").iterdir()):
+            raise StateError(f"{manifest_path} is missing but {root / 'segments'} holds segments; {rebuild_hint(output)}")
+        fmt = manifest.get("format")
+        if manifest and fmt not in (1, STATE_FORMAT):
+            raise StateError(f"{root}: state format {fmt} is not {STATE_FORMAT}; use a new output folder")
+        state = cls(root, manifest)
+        if manifest and fmt == 1:
+            state._upgrade()
+        if verify:
+            state.verify()
+        return state
+
+    def _upgrade(self) -> None:
+        names = list(self.manifest.get("segments", []))
+        for name in names:
+            if not (self.root / "segments" / name).is_dir():
+                raise StateError(f"{self.root / 'segments' / name}: segment listed in the manifest is missing; {rebuild_hint(self.root.parent)}")
+        if (self.root / "boilerplate.json").exists() and names:
+            os.replace(self.root / "boilerplate.json", self.root / "segments" / names[-1] / "boilerplate.json")
+        self.manifest = {**self.manifest, "format": STATE_FORMAT, "unescaped": names, "files": {}}
+        for name in names:
+            self.manifest["files"].update(self._entries(self.root / "segments" / name))
+        write_json(self.root / "manifest.json", self.manifest)
+
+    def _entries(self, folder: Path, name: str | None = None) -> dict[str, dict]:
+        name = name or folder.name
+        return {f"segments/{name}/{p.name}": file_entry(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+    def verify(self) -> None:
+        """Check every state file the manifest lists: present, of its size,
+        of its checksum. Refuses (:class:`StateError`) naming the first file
+        that differs and the command to rebuild."""
+        files = self.manifest.get("files", {})
+        for name in self.manifest.get("segments", []):
+            seg = self.root / "segments" / name
+            if not seg.is_dir():
+                raise StateError(f"state/segments/{name}: segment folder listed in the manifest is missing; {rebuild_hint(self.root.parent)}")
+        for rel, want in sorted(files.items()):
+            path = self.root / rel
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise StateError(f"state/{rel}: state file is missing; {rebuild_hint(self.root.parent)}") from None
+            if size != want["size"]:
+                raise StateError(f"state/{rel}: {size:,} bytes, the manifest recorded {want['size']:,} (truncated or changed); "
+                                 f"{rebuild_hint(self.root.parent)}")
+            if file_entry(path)["xxh128"] != want["xxh128"]:
+                raise StateError(f"state/{rel}: content differs from its checksum in the manifest (changed outside newsclean); "
+                                 f"{rebuild_hint(self.root.parent)}")
 
     def check_params(self, params: dict) -> None:
         """Signatures of earlier runs are only comparable under the same
         MinHash parameters."""
         old = self.manifest.get("dedup")
         if old and old != params:
-            raise RuntimeError(
+            raise OutputError(
                 f"{self.root}: earlier runs used dedup parameters {old}, this run {params}; "
                 "signatures would not be comparable. Use a new output folder or the same [dedup] settings."
             )
 
     @property
     def segments(self) -> list[Segment]:
-        return [Segment(self.root / "segments" / name) for name in self.manifest.get("segments", [])]
+        unescaped = set(self.manifest.get("unescaped", []))
+        return [Segment(self.root / "segments" / name, name not in unescaped) for name in self.manifest.get("segments", [])]
 
-    def seen(self) -> dict[str, str]:
-        """id -> content hash of every document earlier runs read (the latest
-        version wins)."""
-        out: dict[str, str] = {}
+    def seen(self) -> dict[str, tuple[str, str]]:
+        """id -> (content hash, kind) of every document earlier runs read (the
+        latest version wins)."""
+        out: dict[str, tuple[str, str]] = {}
         for seg in self.segments:
-            for doc_id, chash, _kind in seg.read_index():
-                out[doc_id] = chash
+            for doc_id, chash, kind in seg.read_index():
+                out[doc_id] = (chash, kind)
         return out
 
     def next_segment_name(self) -> str:
         return f"{len(self.manifest.get('segments', [])) + 1:05d}"
 
     def commit_segment(self, staging: Path, name: str, dedup_params: dict) -> Segment:
-        """Move a fully written staging folder into place, then record it."""
+        """Move a fully written staging folder into place, then record it and
+        the checksums of its files in the manifest (renamed into place: the
+        segment counts once the manifest names it)."""
         target = self.root / "segments" / name
         target.parent.mkdir(parents=True, exist_ok=True)
+        entries = self._entries(staging, name)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
         self.manifest = {
+            **self.manifest,
             "format": STATE_FORMAT,
             "dedup": dedup_params,
             "segments": [*self.manifest.get("segments", []), name],
+            "files": {**self.manifest.get("files", {}), **entries},
         }
         write_json(self.root / "manifest.json", self.manifest)
         return Segment(target)
 
     @property
-    def boilerplate_path(self) -> Path:
-        return self.root / "boilerplate.json"
+    def boilerplate_path(self) -> Path | None:
+        """The latest learned line statistics (in the latest segment that
+        has them)."""
+        for seg in reversed(self.segments):
+            if seg.boilerplate.exists():
+                return seg.boilerplate
+        return None

@@ -18,11 +18,20 @@ SHARED = Path(os.environ.get("NEWSCLEAN_SHARED", ROOT.parent / "shared"))
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def shared(*parts: str) -> Path:
-    """Path under ../shared, skipping the test with a reason if it is absent."""
+    """Path under ../shared, skipping the test with a reason if it is absent;
+    in CI (``CI=true``) an absent ../shared fails the test instead, so that a
+    misconfigured machine cannot pass by skipping."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not present (../shared is read in place, never copied)")
+        msg = f"{path} is not present (../shared is read in place, never copied)"
+        if _in_ci():
+            pytest.fail(f"{msg}; CI is set, so tests that need it must not skip")
+        pytest.skip(msg)
     return path
 
 

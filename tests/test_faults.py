@@ -1,0 +1,261 @@
+"""The output folder under misuse and faults: one run at a time, state
+verified before it is read, outputs switched as one generation, leftovers of
+killed runs removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from pipelines.store import LOCK_NAME, OutputLock, OutputLocked, StateError
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture()
+def done(sample_run, tmp_path):
+    """A copy of a finished output folder of the sample (symlinks kept)."""
+    out = tmp_path / "out"
+    shutil.copytree(sample_run[0], out, symlinks=True)
+    return out
+
+
+def _cli(*args: str, **kw) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["NEWSCLEAN_HOME"] = kw.pop("home")
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_two_concurrent_runs_one_is_refused_at_once_the_other_is_whole(tmp_path):
+    out = tmp_path / "out"
+    home = str(tmp_path / "home")
+    first = _cli("run", "--input", str(ROOT / "raw"), "--output", str(out), home=home)
+    lock = out / LOCK_NAME
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (lock.exists() and str(first.pid) in lock.read_text()):
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    second = _cli("run", "--input", str(ROOT / "raw"), "--output", str(out), home=home)
+    _, err2 = second.communicate(timeout=120)
+    first_still_running = first.poll() is None
+    _, err1 = first.communicate(timeout=300)
+    assert first.returncode == 0, err1
+    assert second.returncode == 2, err2
+    assert f"pid {first.pid} on host {socket.gethostname()}" in err2 and "Traceback" not in err2
+    # Refused at once: before it started anything, while the first still runs.
+    assert first_still_running
+    assert "Prefect" not in err2
+    kept, dropped = _jsonl(out / "articles.jsonl"), _jsonl(out / "dropped.jsonl")
+    from pipelines.readers import read_documents, scan
+
+    assert sorted(d["id"] for d in kept + dropped) == sorted(d.id for d in read_documents(scan(ROOT / "raw")))
+    assert len(list((out / "runs").glob("*.json"))) == 1
+
+
+def test_the_lock_names_its_holder_and_a_dead_holders_lock_is_taken_over(tmp_path, run_flow):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pipelines.store import OutputLock; "
+                               "OutputLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)", str(out)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLocked) as err:
+            OutputLock(out).acquire()
+        assert f"pid {holder.pid} on host {socket.gethostname()}" in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    # The dead holder's file is still there, naming it; its lock died with it.
+    assert str(holder.pid) in (out / LOCK_NAME).read_text()
+    result = run_flow(ROOT / "raw", out)
+    assert result["kept"] > 0
+    assert json.loads((out / LOCK_NAME).read_text())["pid"] == os.getpid()
+
+
+def _first(out: Path, pattern: str) -> Path:
+    return sorted((out / "state" / "segments").rglob(pattern))[0]
+
+
+@pytest.mark.parametrize("damage", ["delete candidates", "truncate candidates", "edit signatures", "delete segment",
+                                    "delete index", "break manifest"])
+def test_damaged_state_is_refused_naming_the_file_before_any_output_changes(done, run_flow, damage):
+    before = {n: (done / n).read_bytes() for n in ("articles.jsonl", "dropped.jsonl")}
+    if damage == "delete candidates":
+        target = _first(done, "*.candidates.jsonl")
+        target.unlink()
+    elif damage == "truncate candidates":
+        target = _first(done, "*.candidates.jsonl")
+        data = target.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+    elif damage == "edit signatures":
+        target = _first(done, "*.signatures.npy")
+        data = bytearray(target.read_bytes())
+        data[-1] ^= 0xFF
+        target.write_bytes(bytes(data))
+    elif damage == "delete segment":
+        target = _first(done, "00001")
+        shutil.rmtree(target)
+    elif damage == "delete index":
+        target = _first(done, "*.index.tsv")
+        target.unlink()
+    else:
+        target = done / "state" / "manifest.json"
+        target.write_text("{not json")
+    with pytest.raises(StateError) as err:
+        run_flow(ROOT / "raw", done)
+    msg = str(err.value)
+    assert target.name in msg and "newsclean run --input" in msg and str(done) in msg
+    assert {n: (done / n).read_bytes() for n in before} == before
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_outputs_switch_as_one_generation(done, run_flow):
+    (done / ".articles.jsonl.ab12cd_9").write_text("half")  # an old-style temporary file
+    (done / ".dropped.jsonl.newsclean-tmp-xyz").write_text("half")
+    (done / "state" / ".staging-20260101T000000000000Z").mkdir()
+    (done / "state" / ".staging-20260101T000000000000Z" / "raw-00000.jsonl").write_text("{}")
+    (done / "state" / "segments" / "00099").mkdir()
+    half = done / "generations" / "29991231T000000000000Z"  # a generation written but never switched to
+    half.mkdir()
+    (half / "articles.jsonl").write_text("{}\n")
+    before = (done / "articles.jsonl").read_bytes()
+    run_flow(ROOT / "raw", done)
+    assert not list(done.glob(".articles.jsonl.*")) and not list(done.glob(".dropped.jsonl.*"))
+    assert not list((done / "state").glob(".staging-*"))
+    assert not (done / "state" / "segments" / "00099").exists() and not half.exists()
+    assert (done / "articles.jsonl").read_bytes() == before
+    for name in ("articles.jsonl", "dropped.jsonl", "report.json", "report.html"):
+        assert os.readlink(done / name) == f"current/{name}"
+    current = (done / "current").resolve()
+    assert current.parent == done / "generations"
+    # The current generation and the previous one (for readers still in it) are all that is kept.
+    assert len(list((done / "generations").iterdir())) == 2
+
+
+def test_a_legacy_folder_with_plain_output_files_is_upgraded(done, run_flow):
+    """A folder written before generations (plain files, format 1 state)."""
+    for name in ("articles.jsonl", "dropped.jsonl", "report.json", "report.html"):
+        data = (done / name).read_bytes()
+        (done / name).unlink()
+        (done / name).write_bytes(data)
+    shutil.rmtree(done / "generations")
+    (done / "current").unlink()
+    manifest = json.loads((done / "state" / "manifest.json").read_text())
+    seg = done / "state" / "segments" / manifest["segments"][-1]
+    if (seg / "boilerplate.json").exists():
+        os.replace(seg / "boilerplate.json", done / "state" / "boilerplate.json")
+    (done / "state" / "manifest.json").write_text(json.dumps({"format": 1, "dedup": manifest["dedup"], "segments": manifest["segments"]}))
+    before = (done / "articles.jsonl").read_bytes()
+    result = run_flow(ROOT / "raw", done)
+    assert json.loads(Path(result["record"]).read_text())["counts"]["unchanged"] > 0
+    assert (done / "articles.jsonl").is_symlink() and (done / "articles.jsonl").read_bytes() == before
+    assert json.loads((done / "state" / "manifest.json").read_text())["format"] == 2
+
+
+# --------------------------------------------------------------------------
+# Signals: a run stopped mid-way says what it committed, leaves no process
+# behind, and the next run heals the folder.
+
+
+N_MANY = 4000
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """4,000 distinct articles made of the sample's sentences, and a config
+    of small shards, so that a run is still cleaning when the signal comes."""
+    import random
+
+    d = tmp_path_factory.mktemp("many")
+    stories = [p.read_bytes().decode("utf-8", "ignore") for p in sorted((ROOT / "raw").rglob("*.txt"))]
+    sents = [s for t in stories for s in t.replace("\n", " ").split(". ") if len(s.split()) > 5]
+    rng = random.Random(7)
+    with open(d / "in.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(N_MANY):
+            fh.write(json.dumps({"id": f"doc-{i}", "text": ". ".join(rng.sample(sents, 12)) + "."}) + "\n")
+    (d / "run.toml").write_text(f'[run]\nshard_size = 300\n[boilerplate]\nrules = "{ROOT / "configs" / "rules.toml"}"\n')
+    return d
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(p.name))
+    out, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT to the group", "SIGKILL"])
+def test_a_signal_mid_run_stops_it_cleanly_and_leaves_nothing_running(many, tmp_path, how):
+    import signal
+
+    out = tmp_path / "out"
+    home = str(tmp_path / "home")
+    run = _cli("run", "--input", str(many / "in.jsonl"), "--output", str(out), "--config", str(many / "run.toml"),
+               home=home, start_new_session=True)
+    deadline = time.monotonic() + 300
+    # Mid-clean: the first shards are written, the run is not done.
+    while not list((out / "state").glob(".staging-*/0000*.index.tsv")):
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    procs = _descendants(run.pid)
+    assert len(procs) >= 3  # the API server, the fork server, workers
+    t = time.monotonic()
+    if how == "SIGINT to the group":
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C does
+    else:
+        run.send_signal(getattr(signal, how))
+    _, err = run.communicate(timeout=60)
+    took = time.monotonic() - t
+    lines = [line for line in err.splitlines() if "| INFO" not in line and not line.startswith("Prefect: ")]
+    if how == "SIGKILL":
+        assert run.returncode == -9
+    else:
+        assert took < 10
+        assert run.returncode == (143 if how == "SIGTERM" else 130)
+        assert "Traceback" not in err
+        assert lines == [f"newsclean run: stopped by {how.split()[0]}: nothing of this run was committed; "
+                         f"{out} is as the last complete run left it"], err
+    left = procs
+    end = time.monotonic() + 5
+    while left and time.monotonic() < end:
+        time.sleep(0.1)
+        left = [p for p in left if _alive(p)]
+    assert not left, f"still running {took:.1f} s after the signal: {left}"
+    # The next run heals the folder: every document, once.
+    again = _cli("run", "--input", str(many / "in.jsonl"), "--output", str(out), "--config", str(many / "run.toml"), home=home)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    ids = [json.loads(line)["id"] for name in ("articles.jsonl", "dropped.jsonl")
+           for line in (out / name).read_text(encoding="utf-8").splitlines()]
+    assert sorted(ids) == sorted(f"doc-{i}" for i in range(N_MANY))
