@@ -103,40 +103,6 @@ def _log(x: np.ndarray) -> np.ndarray:
     return np.log1p(x.astype(np.float32))
 
 
-def _main_block(words: np.ndarray, prose: np.ndarray, gap: int = 6) -> np.ndarray:
-    """Mask of the lines in the article's block: the run of prose lines
-    (gaps of at most ``gap`` other lines closed) holding the most words."""
-    pos = np.flatnonzero(prose)
-    mask = np.zeros(len(words), dtype=bool)
-    if not len(pos):
-        return mask
-    breaks = np.flatnonzero(np.diff(pos) > gap + 1)
-    starts = np.concatenate([[0], breaks + 1])
-    ends = np.concatenate([breaks, [len(pos) - 1]])
-    weight = [int(words[pos[s]:pos[e] + 1][prose[pos[s]:pos[e] + 1]].sum()) for s, e in zip(starts, ends)]
-    best = int(np.argmax(weight))
-    mask[pos[starts[best]]:pos[ends[best]] + 1] = True
-    return mask
-
-
-def _distance(flags: np.ndarray, forward: bool) -> np.ndarray:
-    """Lines to the nearest flagged line before (or after) each line, not
-    counting itself; len(flags) when there is none."""
-    n = len(flags)
-    idx = np.arange(n)
-    if forward:
-        nxt = np.where(flags, idx, n * 2)
-        nxt = np.minimum.accumulate(nxt[::-1])[::-1]
-        nxt = np.concatenate([nxt[1:], [n * 2]])
-        d = nxt - idx
-    else:
-        prv = np.where(flags, idx, -n * 2)
-        prv = np.maximum.accumulate(prv)
-        prv = np.concatenate([[-n * 2], prv[:-1]])
-        d = idx - prv
-    return np.minimum(d, n)
-
-
 def _window(values: np.ndarray, radius: int) -> np.ndarray:
     """Mean of ``values`` over the ``radius`` lines on each side, the line
     itself left out."""
