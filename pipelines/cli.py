@@ -10,10 +10,27 @@ from typing import Optional
 import typer
 
 from . import runtime
+from .errors import UserError
 
 runtime.configure()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Clean scraped news into a canonical corpus.")
+_DEBUG = {"on": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an expected failure too.")) -> None:
+    _DEBUG["on"] = debug
+
+
+def fail(command: str, exc: UserError) -> "typer.Exit":
+    """The one way an expected failure ends: one line, its exit code."""
+    if _DEBUG["on"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    typer.echo(f"newsclean {command}: {exc}", err=True)
+    return typer.Exit(exc.exit_code)
 
 
 @app.command()
@@ -53,20 +70,18 @@ def _prefect_signals() -> tuple[type, ...]:
 
 
 def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, profile: bool) -> None:
-    from .store import OutputError, OutputLock
+    from .store import OutputLock
 
     # First of all: a second run on a folder is refused before it starts anything.
     try:
         OutputLock(output).acquire()  # held to the end (the flow takes it again)
-    except OutputError as exc:
-        typer.echo(f"newsclean run: {exc}", err=True)
-        raise typer.Exit(2)
+    except UserError as exc:
+        raise fail("run", exc)
     server = runtime.start_api_server()  # boots while the imports below run
     runtime.quiet_shutdown()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .config import ConfigError
     from .flow import run_newsclean
 
     console = Console(stderr=True)
@@ -86,10 +101,9 @@ def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, prof
         try:
             result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
                                    api_ready=server_ready if server else None)
-        except (ConfigError, OutputError) as exc:
+        except UserError as exc:
             bar.stop()
-            typer.echo(f"newsclean run: {exc}", err=True)
-            raise typer.Exit(2)
+            raise fail("run", exc)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json
@@ -111,14 +125,13 @@ def _print_profile(record: dict) -> None:
 def report(output: Path = typer.Argument(Path("clean"), help="An output folder of `newsclean run`.")) -> None:
     """Rebuild report.json and report.html from an output folder."""
     from .report import build
-    from .store import OutputError, OutputLock
+    from .store import OutputLock
 
     try:
         with OutputLock(output):
             paths = build(output)
-    except OutputError as exc:
-        typer.echo(f"newsclean report: {exc}", err=True)
-        raise typer.Exit(2)
+    except UserError as exc:
+        raise fail("report", exc)
     typer.echo(f"wrote {paths['json']} and {paths['html']}")
 
 
@@ -154,8 +167,7 @@ def serve(
 
     Needs a Prefect server: start one with `prefect server start` (see the README).
     """
-    from .config import ConfigError
-    from .serve import ServeError, make_plan, resolve_api_url
+    from .serve import make_plan, resolve_api_url
     from .serve import serve as serve_plan
 
     try:
@@ -164,9 +176,8 @@ def serve(
         runtime.quiet_shutdown()
         typer.echo(f"serving deployment newsclean/{plan.name} on {api_url}: {plan.describe()}")
         serve_plan(plan, api_url)
-    except (ServeError, ConfigError) as exc:
-        typer.echo(f"newsclean serve: {exc}", err=True)
-        raise typer.Exit(2)
+    except UserError as exc:
+        raise fail("serve", exc)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,13 @@ from cleaners.boilerplate import RuleSet
 from cleaners.dedup import DedupParams
 from cleaners.language import LANGDETECT_LANGUAGES
 
+from .errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.toml"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration the pipeline cannot run with; the message lists every
     problem, one per line, each naming the key, the value and what is
     allowed."""

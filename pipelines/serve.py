@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from .errors import UserError
+
 # Where `prefect server start` listens when started with its defaults.
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 
 
-class ServeError(RuntimeError):
+class ServeError(UserError, RuntimeError):
     """A problem the user can fix (no server, no schedule, bad cron)."""
 
 

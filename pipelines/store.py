@@ -117,6 +117,8 @@ import numpy as np
 import orjson
 import xxhash
 
+from .errors import UserError
+
 STATE_FORMAT = 2
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
 LOCK_NAME = ".newsclean.lock"
@@ -125,7 +127,7 @@ LOCK_NAME = ".newsclean.lock"
 TMP_MARK = ".newsclean-tmp-"
 
 
-class OutputError(RuntimeError):
+class OutputError(UserError, RuntimeError):
     """A problem with the output folder that the user has to resolve (the
     CLI prints it without a traceback)."""
 
