@@ -22,7 +22,7 @@ from cleaners.reasons import CHANGE_REASONS
 from ..formats.writers import read_corpus
 from ..store import current_generation
 
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
 
 # A source's boilerplate share in the latest run that exceeds its average over
 # earlier runs by this many percentage points is flagged: a site redesign or a

@@ -21,6 +21,8 @@ HISTORY_ROWS = 30
 # The reasons drawn in colour in "What was removed, per source"; the rest is
 # one grey "other": more colours than this cannot be told apart.
 REASON_COLOURS = 5
+# Tables this wide become one card per row on a phone.
+STACK_COLUMNS = 5
 
 
 class Section(NamedTuple):
@@ -46,13 +48,14 @@ def _short(text: str, n: int) -> str:
 
 
 def _table(head: list[str], rows: list[list[Any]], num: set[int] = frozenset()) -> str:
-    """A table in a container that never overflows the page: cells wrap on
-    a desktop, and on a phone each row becomes a card of label: value."""
+    """A table in a container that never overflows the page: cells wrap,
+    and on a phone each row of a wide table becomes a card of label: value."""
     cls = lambda i: " class='num'" if i in num else ""  # noqa: E731
     th = "".join(f"<th{cls(i)}>{_e(h)}</th>" for i, h in enumerate(head))
     body = "".join(
         "<tr>" + "".join(f"<td{cls(i)} data-label='{_e(head[i])}'>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<div class='table'><table class='data'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+    stack = " stack" if len(head) >= STACK_COLUMNS else ""
+    return f"<div class='table'><table class='data{stack}'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _lead(text: str) -> str:
@@ -422,15 +425,16 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 12px 30px}
  header h1{font-size:22px}
  .example{grid-template-columns:1fr}
  .cards{grid-template-columns:repeat(2,1fr)}
- table.data,table.data tbody{display:block}
- table.data thead{display:none}
- table.data tr{display:block;border-bottom:2px solid var(--line);padding:4px 0}
- table.data td{display:flow-root;border:0;padding:3px 4px;text-align:right}
- table.data td.num{white-space:normal}
- table.data td::before{content:attr(data-label);float:left;width:38%;margin-right:8px;font-weight:600;color:#3e4c59;font-size:13px;text-align:left}
+ table.data th,table.data td{padding:4px 5px}
  table.data .pill{white-space:normal}
- table.data td:empty{display:none}
- table.data tr:nth-child(even) td{background:none}
+ table.stack,table.stack tbody{display:block}
+ table.stack thead{display:none}
+ table.stack tr{display:block;border-bottom:2px solid var(--line);padding:4px 0}
+ table.stack td{display:flow-root;border:0;padding:3px 4px;text-align:right}
+ table.stack td.num{white-space:normal}
+ table.stack td::before{content:attr(data-label);float:left;width:38%;margin-right:8px;font-weight:600;color:#3e4c59;font-size:13px;text-align:left}
+ table.stack td:empty{display:none}
+ table.stack tr:nth-child(even) td{background:none}
 }
 @media print{nav{display:none}section{break-inside:avoid}}
 """
