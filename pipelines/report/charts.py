@@ -355,7 +355,7 @@ def trend_runs(data: dict):
     ax.set_ylabel("documents")
     _whole(ax.yaxis)
     ax.grid(axis="x", visible=False)
-    _legend(ax, 3)
+    _legend(ax, 2)
     fig.suptitle("What each run read", x=0.01, ha="left")
     return fig, "Documents read per run"
 
