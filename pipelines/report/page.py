@@ -50,7 +50,10 @@ def _short(text: str, n: int) -> str:
 def _table(head: list[str], rows: list[list[Any]], num: set[int] = frozenset()) -> str:
     """A table in a container that never overflows the page: cells wrap,
     and on a phone each row of a wide table becomes a card of label: value."""
-    cls = lambda i: " class='num'" if i in num else ""  # noqa: E731
+
+    def cls(i: int) -> str:
+        return " class='num'" if i in num else ""
+
     th = "".join(f"<th{cls(i)}>{_e(h)}</th>" for i, h in enumerate(head))
     body = "".join(
         "<tr>" + "".join(f"<td{cls(i)} data-label='{_e(head[i])}'>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
