@@ -66,6 +66,7 @@ _RC = {
     "figure.facecolor": "white",
 }
 
+# How :meth:`Charts.figure` writes a chart into the page, read back from the previous page.
 _FIGURE = re.compile(r"<figure class='chart' data-chart='([^']+)' data-key='([0-9a-f]+)'>(<svg.*?</svg>)", re.S)
 
 
@@ -90,8 +91,14 @@ class Charts:
         self.drawn: list[str] = []
         self.reused: list[str] = []
 
-    def draw(self, name: str, data: Any) -> tuple[str, str]:
-        """``(key, svg)`` of chart ``name`` (a function of :data:`DRAW`) over ``data``."""
+    def figure(self, name: str, data: Any, caption: str = "") -> str:
+        """The page's ``<figure>`` of chart ``name`` (a function of
+        :data:`DRAW`) over ``data``, carrying the key a later page reuses it by."""
+        key, svg = self._draw(name, data)
+        cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+        return f"<figure class='chart' data-chart='{html.escape(name)}' data-key='{key}'>{svg}{cap}</figure>"
+
+    def _draw(self, name: str, data: Any) -> tuple[str, str]:
         payload = json.dumps([name, data], default=_plain, sort_keys=True, ensure_ascii=False)
         key = hashlib.sha256((payload + _version()).encode()).hexdigest()[:20]
         svg = self.previous.get((name, key))

@@ -80,9 +80,7 @@ class Page:
         self.labels = dict(zip((r.run_id for r in rep.runs), run_labels(rep.runs)))
 
     def chart(self, name: str, data: Any, caption: str = "") -> str:
-        key, svg = self.charts.draw(name, data)
-        cap = f"<figcaption>{caption}</figcaption>" if caption else ""
-        return f"<figure class='chart' data-chart='{_e(name)}' data-key='{key}'>{svg}{cap}</figure>"
+        return self.charts.figure(name, data, caption)
 
     # --- sections, in page order
 
