@@ -292,7 +292,7 @@ class Page:
                          _e(r.deployment or "by hand"), _n(c.get("documents", 0)), _n(c.get("new", 0)),
                          _n(c.get("updated", 0)), _n(c.get("quarantined", 0)), _n(sum((c.get("dropped") or {}).values())),
                          _n(r.added.get("kept", 0)), _n(r.added.get("duplicates", 0)), _n(c.get("corpus_kept", 0)),
-                         f"{r.timings.get('wall', 0):.1f}", f"<span class='mono small' title='{_e(config)}'>{_e(config[:10])}</span>"])
+                         f"{r.timings.get('wall', 0):.1f}", f"<span class='small nowrap' title='{_e(config)}'><code>{_e(config[:10])}</code></span>"])
         body.append(_table(["started (UTC)", "deployment", "read", "new", "updated", "quarantined", "gated out", "kept +",
                             "copies +", "corpus", "seconds", "config"], rows, set(range(2, 11))))
         body.append("<p class='small muted'><i>read</i>: documents in the input; <i>new</i>/<i>updated</i>: processed by this run, "
@@ -407,7 +407,7 @@ table.data .mono{overflow-wrap:anywhere}
 table.data code{white-space:nowrap}
 table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.data tr:nth-child(even) td{background:#fafbfc}
-.small{font-size:12px}.muted{color:var(--muted)}
+.small{font-size:12px}.muted{color:var(--muted)}.nowrap{white-space:nowrap}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .pill{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;background:#eef1f4;color:#3e4c59;margin:0 4px 2px 0;white-space:nowrap}
 .pill.red{background:#fbe3dd;color:#8a2d1a}.pill.exact{background:#fcefd6;color:#7a5410}
