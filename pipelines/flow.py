@@ -390,7 +390,7 @@ def clean(shards: list[str], staging: str, cfg: Config, stats: SourceLineStats, 
         "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s)",
         total.articles, total.candidates, dict(total.dropped) or "none",
         sum(v for k, v in total.edits.items() if k not in ("mojibake", "markdown")),
-        ", ".join(f"{k} {v}" for k, v in total.edits.most_common(6)),
+        ", ".join(f"{k} {v}" for k, v in [kv for kv in total.edits.most_common() if kv[0] not in ("mojibake", "markdown")][:6]),
     )
     return total
 

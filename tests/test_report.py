@@ -1,26 +1,35 @@
 """The quality report, built by real runs of the flow over the sample corpus:
-its figures agree with the output files, it flags a source whose boilerplate
-jumped, ``newsclean report`` rebuilds it identically, and it opens in a real
-headless Chromium with every chart drawn, no console error and no network.
+its figures agree with the output files (and its typed result with
+docs/report-schema.md), it flags a source whose boilerplate jumped,
+``newsclean report`` rebuilds it identically, a chart is drawn again only when
+its data changed, the page says nothing silly about what is not there, and it
+opens in a real headless Chromium at desktop and phone widths with every chart
+drawn and legible, no table wider than the page, no console error and no
+network (screenshots in tests/artifacts/).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+import typing
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from pipelines.report import REPORT_SCHEMA_VERSION, build
+from pipelines.report import REPORT_SCHEMA_VERSION, Report, build, figures
+from pipelines.report.charts import Charts
+from pipelines.report.page import Page
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
 
 # The sample's oyster story as the same site serves it again after a redesign
 # that appends a long block of teasers.
@@ -38,8 +47,8 @@ REDESIGN_TEASERS = [
 ]
 
 CHARTS = {
-    "funnel", "drop-reasons", "languages", "boilerplate-share", "removals-by-source", "top-removed-lines",
-    "cluster-sizes", "similarity", "lengths", "trend-boilerplate", "trend-runs",
+    "funnel", "languages", "boilerplate-share", "removals-by-source", "cluster-sizes", "similarity", "lengths",
+    "length-pairs", "trend-boilerplate", "trend-runs",
 }
 
 
@@ -105,6 +114,37 @@ def test_report_figures_agree_with_the_output_files(two_runs):
     assert s["boilerplate_share"] == round(sum(removed.values()) / sum(before.values()), 4)
     lines = {r["line"] for r in rep["removed_lines"]["top"]}
     assert "© 2024 Harbor Gazette. All rights reserved." in lines
+    # One row, so one reason, per removed line of a source, even when articles
+    # removed it for different reasons (the Daily Ledger's copyright line goes
+    # with a trailing "Related" section in some articles, as a footer in others).
+    reasons_seen: dict[tuple, set] = {}
+    for a in kept:
+        for e in a["edits"]:
+            reasons_seen.setdefault((a["source"], e.get("text")), set()).add(e["reason"])
+    assert len(reasons_seen[("daily-ledger", "© 2024 The Daily Ledger. All rights reserved.")]) == 2
+    for table in [rep["removed_lines"]["top"]] + list(rep["removed_lines"]["by_source"].values()):
+        keys = [(r["source"], r["line"]) for r in table]
+        assert len(keys) == len(set(keys)), table
+    ledger = [r for r in rep["removed_lines"]["top"] if r["line"] == "© 2024 The Daily Ledger. All rights reserved."]
+    assert len(ledger) == 1 and ledger[0]["count"] == 5
+
+    # Per source: articles and drops as the corpus holds them.
+    by_src = {r["source"]: r for r in rep["sources"]}
+    dropped_by_src: dict[str, Counter] = {}
+    for d in dropped:
+        if d.get("source"):
+            dropped_by_src.setdefault(d["source"], Counter())[d["reason"]] += 1
+    assert dropped_by_src, "the sample has pages dropped by a gate"
+    for src, row in by_src.items():
+        drops = dropped_by_src.get(src, Counter())
+        assert row["kept"] == sum(a["source"] == src for a in kept)
+        assert row["articles"] == row["kept"] + sum(drops.values())
+        assert row["dropped"] == dict(drops)
+        assert row["body_lost"] == drops["empty"] + drops["too_short"]
+        assert not set(row["removals"]) & {"mojibake", "markdown"}
+    latest = runs[-1]
+    for src, before in latest["words_before"].items():
+        assert by_src[src]["latest_share"] == round(latest["words_removed"].get(src, 0) / before, 4)
 
     lengths = rep["lengths"]
     assert lengths["before"]["count"] == lengths["after"]["count"] == len(kept)
@@ -149,6 +189,95 @@ def test_trends_flag_a_source_whose_boilerplate_share_jumped(two_runs, tmp_path)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f"<b>{big}</b>: boilerplate share rose" in page
     assert f"<b>{small}</b>: boilerplate" not in page and f"<b>{steady}</b>: boilerplate" not in page
+
+
+def test_report_json_is_the_typed_report_and_the_schema_doc_names_every_field(two_runs):
+    rep = json.loads((two_runs / "report.json").read_text())
+    typed = figures(two_runs).to_json()
+    for r in [rep, typed]:
+        for row in r["runs"] + [r["latest_run"]]:
+            row["timings"].pop("report", None)
+    assert typed == rep
+
+    doc = (ROOT / "docs" / "report-schema.md").read_text(encoding="utf-8")
+    doc = doc[doc.index("## report.json"):doc.index("## runs/")]
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+
+    def row(key: str) -> str:
+        (found,) = [r for r in rows if r.startswith(f"| `{key}`")]
+        return found
+
+    for f in dataclasses.fields(Report):
+        assert any(r.startswith((f"| `{f.name}`", f"| `{f.name}.")) for r in rows), f"{f.name} is not documented"
+
+    hints = typing.get_type_hints(Report)
+
+    def fields(section: str) -> list[str]:
+        t = hints[section]
+        return [x.name for x in dataclasses.fields(t.__args__[0] if typing.get_args(t) else t)]
+
+    for name in fields("summary"):
+        assert f"`summary.{name}`" in doc, f"summary.{name} is not documented"
+    for name in fields("duplicates"):
+        assert f"`duplicates.{name}`" in doc, f"duplicates.{name} is not documented"
+    for name in fields("lengths"):
+        assert f"`lengths.{name}`" in doc, f"lengths.{name} is not documented"
+    for section in ("sources", "runs", "examples"):
+        for name in fields(section):
+            assert f"`{name}`" in row(section), f"{section}[].{name} is not documented"
+    for name in ("source", "run_id", "share", "previous_mean", "change_points"):
+        assert f"`{name}`" in row("trends.jumps")
+
+
+def test_a_chart_is_drawn_again_only_when_its_data_changed(two_runs):
+    rep = figures(two_runs)
+    first = Charts()
+    page = Page(rep, first).render()
+    assert sorted(first.drawn) == sorted(CHARTS) and not first.reused
+
+    again = Charts(page)
+    assert Page(rep, again).render() == page
+    assert not again.drawn and sorted(again.reused) == sorted(CHARTS)
+
+    rep.lengths.histogram.after[0] += 1
+    changed = Charts(page)
+    new = Page(rep, changed).render()
+    assert changed.drawn == ["lengths"] and new != page
+    assert new == Page(rep, Charts()).render(), "a reused chart is the chart drawn anew"
+
+
+def _copy_outputs(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for name in ("articles.jsonl", "dropped.jsonl"):
+        shutil.copy(src / name, dst / name)
+    shutil.copytree(src / "runs", dst / "runs")
+    return dst
+
+
+def test_before_and_after_says_which_runs_its_examples_come_from(two_runs, tmp_path):
+    out = _copy_outputs(two_runs, tmp_path / "out")
+    last = json.loads(sorted((out / "runs").glob("*.json"))[-1].read_text())
+    quiet = {**last, "run_id": "29991231T000000000000Z", "started": "2999-12-31T00:00:00+00:00", "examples": []}
+    (out / "runs" / f"{quiet['run_id']}.json").write_text(json.dumps(quiet))
+    build(out)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    examples = json.loads((out / "report.json").read_text())["examples"]
+    assert examples and quiet["run_id"] not in {e["run_id"] for e in examples}
+    assert "The latest run removed nothing to show, so these are the articles of earlier runs" in page
+    assert "The articles of the latest run where" not in page
+
+
+def test_a_run_without_copies_says_so(run_flow, tmp_path):
+    """HTML pages of one site, none a copy of another."""
+    src = tmp_path / "in"
+    shutil.copytree(ROOT / "raw" / "lakeside-times", src / "lakeside-times")
+    run_flow(src, tmp_path / "out")
+    rep = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert rep["summary"]["kept"] >= 2 and rep["summary"]["duplicates"] == 0
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"No input article was a copy of another: each of the {rep['summary']['kept']} kept articles" in page
+    assert "0 input articles" not in page and "into 0 kept" not in page
+    assert "data-chart='similarity'" not in page and "data-chart='cluster-sizes'" not in page
 
 
 def test_report_command_rebuilds_the_same_report_without_rerunning(two_runs, tmp_path):
@@ -275,27 +404,69 @@ def browser(tmp_path):
         log.close()
 
 
-def test_report_opens_in_headless_chromium_with_every_chart_drawn(two_runs, browser, tmp_path):
+PAGE_INFO = """(() => {
+    const charts = [...document.querySelectorAll('figure.chart')].map(f => {
+        const svgs = f.querySelectorAll('svg');
+        const r = svgs.length ? svgs[0].getBoundingClientRect() : {width: 0, height: 0};
+        // Text size on screen: the font size in the SVG's units times its scale.
+        const fonts = svgs.length ? [...svgs[0].querySelectorAll('text')].map(t => {
+            const m = t.getScreenCTM();
+            return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+        }) : [];
+        return {name: f.dataset.chart, svgs: svgs.length, width: r.width, height: r.height,
+                marks: svgs.length ? svgs[0].querySelectorAll('path, use, rect, text').length : 0,
+                smallest_text: fonts.length ? Math.min(...fonts) : 0};
+    });
+    const wide = sel => [...document.querySelectorAll(sel)].filter(e => e.scrollWidth > e.clientWidth)
+        .map(e => ({what: e.className || e.tagName, text: e.textContent.slice(0, 80), scroll: e.scrollWidth, client: e.clientWidth}));
+    const history = document.querySelector('#history table');
+    const config = history ? [...history.querySelectorAll('th')].pop() : null;
+    return {title: document.title, charts,
+            sections: [...document.querySelectorAll('section h2')].map(h => h.textContent),
+            removed: [...document.querySelectorAll('.example .rm')].map(e => e.textContent),
+            tables: document.querySelectorAll('.table').length,
+            overflowing: wide('.table').concat(wide('section'), wide('figure.chart'), wide('.example .col')),
+            page: {scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth},
+            config: config && {text: config.textContent, right: config.getBoundingClientRect().right,
+                               visible: history.parentElement.getBoundingClientRect().right},
+            height: document.documentElement.scrollHeight};
+})()"""
+
+
+def _open_at(browser: DevTools, page: Path, width: int) -> dict:
+    browser.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=width < 600)
+    browser.events.clear()
+    browser.call("Page.navigate", url=page.resolve().as_uri())
+    browser.wait_event("Page.loadEventFired", timeout=60)
+    time.sleep(0.5)  # late console messages
+    return browser.call("Runtime.evaluate", returnByValue=True, expression=PAGE_INFO)["result"]["value"]
+
+
+def _screenshot(browser: DevTools, info: dict, name: str, tmp_path: Path) -> bytes:
+    metrics = browser.call("Page.getLayoutMetrics")["cssContentSize"]
+    shot = browser.call("Page.captureScreenshot", timeout=60, format="png", captureBeyondViewport=True,
+                        clip={"x": 0, "y": 0, "width": metrics["width"], "height": metrics["height"], "scale": 1})
+    png = base64.b64decode(shot["data"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    for folder in (tmp_path, ARTIFACTS):
+        (folder / name).write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000
+    assert int.from_bytes(png[20:24], "big") >= info["height"] - 1
+    return png
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_report_opens_in_headless_chromium_legible_at_desktop_and_phone_widths(two_runs, browser, tmp_path, width):
+    """No console error, no request beyond the file, every chart drawn with
+    its smallest text at least 9 px on screen, no table, section or chart
+    wider than its box, and the whole page no wider than the window.
+    Screenshots: tests/artifacts/report-<width>.png."""
     page = two_runs / "report.html"
     rep = json.loads((two_runs / "report.json").read_text())
     for domain in ("Page", "Runtime", "Log", "Network"):
         browser.call(f"{domain}.enable")
-    browser.call("Page.navigate", url=page.resolve().as_uri())
-    browser.wait_event("Page.loadEventFired", timeout=60)
-    time.sleep(0.5)  # late console messages
-
-    info = browser.call("Runtime.evaluate", returnByValue=True, expression="""(() => {
-        const charts = [...document.querySelectorAll('figure.chart')].map(f => {
-            const svgs = f.querySelectorAll('svg');
-            const r = svgs.length ? svgs[0].getBoundingClientRect() : {width: 0, height: 0};
-            return {name: f.dataset.chart, svgs: svgs.length, width: r.width, height: r.height,
-                    marks: svgs.length ? svgs[0].querySelectorAll('path, use, rect, text').length : 0};
-        });
-        return {title: document.title, charts,
-                sections: [...document.querySelectorAll('section h2')].map(h => h.textContent),
-                removed: [...document.querySelectorAll('.example .rm')].map(e => e.textContent),
-                height: document.documentElement.scrollHeight};
-    })()""")["result"]["value"]
+    info = _open_at(browser, page, width)
+    png = _screenshot(browser, info, f"report-{width}.png", tmp_path)
 
     errors = [e for e in browser.events if e.get("method") == "Runtime.exceptionThrown"
               or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
@@ -308,16 +479,16 @@ def test_report_opens_in_headless_chromium_with_every_chart_drawn(two_runs, brow
     assert {c["name"] for c in info["charts"]} == CHARTS
     for c in info["charts"]:
         assert c["svgs"] == 1 and c["width"] > 250 and c["height"] > 120 and c["marks"] > 10, c
-    assert {"Drop reasons", "Language mix", "Boilerplate per source", "Duplicates", "Run history"} <= set(info["sections"])
+        assert c["smallest_text"] >= 9, c
+    assert {"Drop reasons", "Language mix", "Per source", "Duplicates", "Run history"} <= set(info["sections"])
+    assert info["tables"] >= 8
+    assert not info["overflowing"], info["overflowing"]
+    assert info["page"]["scroll"] <= info["page"]["client"] == width
+    assert int.from_bytes(png[16:20], "big") == width
+    if width >= 1000:
+        # The run history's last column is in view, not cut off.
+        assert info["config"]["text"] == "config" and info["config"]["right"] <= info["config"]["visible"] + 0.5
     # Each removed line of the examples is highlighted.
     removed = {e["text"].strip() for ex in rep["examples"] for e in ex["edits"]
                if e["reason"] not in ("mojibake", "markdown", "encoding", "whitespace")}
     assert removed and removed <= {t.strip() for t in info["removed"]}
-
-    metrics = browser.call("Page.getLayoutMetrics")["cssContentSize"]
-    shot = browser.call("Page.captureScreenshot", timeout=60, format="png", captureBeyondViewport=True,
-                        clip={"x": 0, "y": 0, "width": metrics["width"], "height": metrics["height"], "scale": 1})
-    png = base64.b64decode(shot["data"])
-    (tmp_path / "report.png").write_bytes(png)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000
-    assert int.from_bytes(png[16:20], "big") >= 1000 and int.from_bytes(png[20:24], "big") >= info["height"] - 1
