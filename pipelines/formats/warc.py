@@ -85,7 +85,7 @@ def read_warc(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[object, st
         yield Rejected(rel, "empty file (0 bytes)", rel), rel
         return
     with open(path, "rb") as fh:
-        if fh.read(2) == b"\x1f\x8b":
+        if _is_gzip(fh, path.name):
             for base, data, err in _gzip_members(fh, size, max_bytes):
                 if err:
                     yield Rejected(f"{rel}@{base}", err, rel), f"{rel}@{base}"
@@ -101,6 +101,22 @@ def read_warc(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[object, st
 
 
 # ---------------------------------------------------------------- gzip members
+
+
+def _is_gzip(fh, name: str) -> bool:
+    """Per-record gzip or plain? A record or a gzip member that starts to
+    inflate at offset 0 says; when damage at the start hides both, the name."""
+    fh.seek(0)
+    head = fh.read(CHUNK)
+    if _START.match(head):
+        return False
+    if head.startswith(_GZIP_MAGIC):
+        try:
+            zlib.decompressobj(31).decompress(head, CHUNK)
+            return True
+        except zlib.error:
+            pass
+    return name.lower().endswith(".gz")
 
 
 def _gzip_members(fh, size: int, limit: int) -> Iterator[tuple[int, bytes | None, str | None]]:
