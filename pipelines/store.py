@@ -117,7 +117,7 @@ import numpy as np
 import orjson
 import xxhash
 
-from .errors import UserError
+from .errors import UserError, is_reported
 
 STATE_FORMAT = 2
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
@@ -150,9 +150,10 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place, so
     a reader never sees a half-written file and a crash leaves the old one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
             fh.flush()
@@ -162,10 +163,26 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if is_reported(exc) and isinstance(exc, OSError):
+            raise write_error(exc, path) from exc
         raise
+
+
+def write_error(exc: OSError, path: str | Path) -> OutputError:
+    """The one line a disk error while writing ends in: the file, the cause,
+    what to do. Writes are atomic and outputs switch as one generation, so
+    the outputs are still the previous run's, whole."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        todo = "free space on its disk"
+    elif exc.errno == errno.EROFS:
+        todo = "mount it writable or choose another --output"
+    else:
+        todo = "make it writable for this user or choose another --output"
+    return OutputError(f"cannot write {path}: {os.strerror(exc.errno)}; the outputs are left as the "
+                       f"previous run wrote them: {todo}, then run again")
 
 
 def dumps(obj: Any) -> str:
