@@ -122,6 +122,10 @@ from .errors import UserError, is_reported
 STATE_FORMAT = 2
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
 LOCK_NAME = ".newsclean.lock"
+# The run record is written into its generation before the switch, so it is
+# committed with the outputs it describes; runs/<run_id>.json is its copy,
+# put back at the next start if the run died between the switch and the copy.
+RUN_RECORD = "run.json"
 # Temporary files of atomic_open carry this in their name, so that the ones
 # a killed run left can be told from anything else at the next start.
 TMP_MARK = ".newsclean-tmp-"
@@ -411,9 +415,17 @@ _LEGACY_TMP = re.compile(r"^\..+\.(jsonl|json|html|tsv|npy)\.[a-z0-9_]{8}$")
 def clear_stale(output: str | Path, keep_segments: Iterable[str]) -> list[str]:
     """Remove what a run that died left behind (call under the lock):
     staging folders, unlisted segment folders, old generations and
-    temporary files. Returns what was removed, relative to ``output``."""
+    temporary files; put back the record of a run that died after its
+    outputs switched (see :data:`RUN_RECORD`). Returns what was removed,
+    relative to ``output``."""
     out = Path(output)
     removed: list[str] = []
+    record = out / "current" / RUN_RECORD
+    if record.is_file():
+        run_id = json.loads(record.read_text(encoding="utf-8"))["run_id"]
+        if not (out / "runs" / f"{run_id}.json").exists():
+            with atomic_open(out / "runs" / f"{run_id}.json", "wb") as fh:
+                fh.write(record.read_bytes())
 
     def rm(p: Path) -> None:
         removed.append(os.path.relpath(p, out))
