@@ -45,7 +45,7 @@ from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
 from .stages import ShardStats, check_model, clean_shard, learn_shard, warm_up
 from .formats.writers import write_corpus
-from .store import (OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
+from .store import (RUN_RECORD, OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
                     new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
 
 
@@ -693,14 +693,16 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "prefect": _prefect_context(),
     }
     t = time.perf_counter()
-    # The record lands in runs/ once the outputs it describes are current.
+    # The record is committed with the outputs it describes (in their
+    # generation), and copied to runs/ once they are current.
     report_mod.build(out, gen, run=record)
+    record["timings"]["report"] = round(time.perf_counter() - t, 3)
+    write_json(gen / RUN_RECORD, record)
     commit_generation(out, gen)
     COMMITTED["generation"] = gen.name
+    write_json(out / "runs" / f"{run_id}.json", record)
     prune_generations(out)
     rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
-    record["timings"]["report"] = round(time.perf_counter() - t, 3)
-    write_json(out / "runs" / f"{run_id}.json", record)
     _publish_artifacts(record)
     log.info(
         "run %s done in %.1f s: %d kept, %d dropped in the corpus; report at %s",
