@@ -151,7 +151,7 @@ def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]], cfg: Config) -
     t0 = clock()
     for art, _, prepared in docs:
         if not prepared and art.html is not None:
-            extract.extract(art)
+            extract.extract(art, chain.precheck)
     t1 = clock()
     for art, _, prepared in docs:
         if not prepared and art.error is None:
