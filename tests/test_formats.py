@@ -320,6 +320,34 @@ def test_extraction_fills_text_and_metadata():
     assert art.source == "ashby-news.test"  # from the URL, the reader gave none
 
 
+LONG_STORY = " ".join([
+    "The county opened a new footbridge over the River Mell on Tuesday, ending a two-year detour for walkers and cyclists.",
+    "Engineers said the steel span, lifted into place by crane in January, is designed to last a century.",
+    "It should stay open in floods that closed the old crossing twice a winter, the council's highways chief said.",
+    "Local traders, who lost custom while the path was shut, welcomed the reopening and planned a market for Saturday.",
+])
+
+
+def test_extraction_replaces_a_records_own_text_only_with_an_article():
+    from pipelines.config import load_config
+    from pipelines.stages import _chain, _prepare
+
+    nav_only = ("<html><body><nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
+                "<li><a href='/sport'>Sport</a></li></ul></nav></body></html>")
+    own = Article(id="nav", text=LONG_STORY, title="Footbridge opens", html=nav_only)
+    page = Article(id="page", text="Teaser: a bridge opens.", title="Footbridge opens",
+                   html=_page("Footbridge opens", "".join(f"<p>{s}</p>" for s in LONG_STORY.split(". "))))
+    cfg = load_config()
+    _prepare(_chain(cfg), [(own, "h1", False), (page, "h2", False)], cfg)
+    # The navigation bar is no article: the record's own text stays, and an edit says why.
+    assert own.text == LONG_STORY
+    (edit,) = [e for e in own.edits if e.reason == "extraction"]
+    assert "Home" in edit.text and edit.detail.startswith("the page's extracted text is no article (too_short")
+    # A page that is an article wins over the record's teaser.
+    assert "steel span" in page.text and "Teaser" not in page.text
+    assert not [e for e in page.edits if e.reason == "extraction"]
+
+
 def test_a_hanging_page_is_quarantined_and_the_shard_goes_on(tmp_path, monkeypatch):
     import trafilatura
 
