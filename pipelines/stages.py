@@ -105,7 +105,8 @@ def check_model(cfg: Config) -> None:
         _classifier(cfg)
         return
     except FileNotFoundError:
-        problem = "no such file"
+        problem = "no such file" + (f" (a relative path is looked for beside {cfg.path}, then among newsclean's configs)"
+                                    if not Path(cfg.boilerplate.model).is_absolute() else "")
     except json.JSONDecodeError as exc:
         problem = "the file is empty" if not exc.doc.strip() else f"not a model file (broken JSON at line {exc.lineno}, column {exc.colno})"
     except Exception as exc:  # noqa: BLE001 - whatever breaks loading it, the file is the problem
