@@ -242,10 +242,10 @@ def _damaged(units: list[bytes], damage: list[tuple]) -> bytes:
             data = data[:at] + data[at + rest[0]:]
         elif op == "junk":
             data = data[:at] + rest[0] + data[at:]
-        elif op == "splice":  # a piece of a record, shorter than the record
+        elif op == "splice":  # a piece of a record: 16 bytes short of one at least, so no data after it can complete it
             src = _MEMBERS[rest[0]] if units[0][:2] == b"\x1f\x8b" else _POOL[rest[0]][0]
             start = rest[1] % len(src)
-            data = data[:at] + src[start:start + min(rest[2], len(src) - 1)] + data[at:]
+            data = data[:at] + src[start:start + min(rest[2], len(src) - 16)] + data[at:]
         else:
             data = data[:at]
     return data

@@ -34,9 +34,9 @@ chunked transfer, content encodings) and checks its block digest.
   that ends at the next gzip header from which a member inflates whole.
 * within a member, or in a plain ``.warc`` (read through ``mmap``): a record
   is accepted only when its version line and header fields are complete and
-  well formed (each field ``Name: value``; ``WARC-Type``, ``WARC-Record-ID``
-  and ``Content-Length`` at most once, the last two a number where it is the
-  length), the ``Content-Length`` bytes are all there and followed by the
+  well formed (each field ``Name: value``; ``WARC-Type``, ``WARC-Record-ID``,
+  ``WARC-Date`` and ``Content-Length`` exactly once, the length a number),
+  the ``Content-Length`` bytes are all there and followed by the
   blank lines that end a record (or the end of the file), and its
   ``WARC-Block-Digest``, when it has one, matches. A record whose content
   holds another record's version line and header is accepted only on a
@@ -73,7 +73,8 @@ _BLANK = re.compile(rb"[\r\n]+")
 # Longer than any real header block (CC-NEWS: under 1 KB); a longer one is
 # damage, not a header.
 MAX_HEADER = 1 << 16
-_SINGLE = (b"warc-type", b"warc-record-id", b"content-length", b"warc-target-uri", b"warc-block-digest")
+# Each at most once; the first four (the standard's mandatory fields) exactly once.
+_SINGLE = (b"warc-type", b"warc-record-id", b"warc-date", b"content-length", b"warc-target-uri", b"warc-block-digest")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -258,8 +259,9 @@ def _record_at(buf, pos: int, limit: int) -> tuple[int | None, bytes | None, str
     for name in _SINGLE:
         if len(fields.get(name, ())) > 1:
             return None, None, f"broken WARC header: {name.decode()} appears {len(fields[name])} times"
-    if b"warc-type" not in fields:
-        return None, None, "broken WARC header: no WARC-Type"
+    missing = [name.decode() for name in _SINGLE[:4] if name not in fields]
+    if missing:
+        return None, None, f"broken WARC header: no {', '.join(missing)}"
     length = fields.get(b"content-length", [b""])[0]
     if not (length.isdigit() and length.isascii()):
         return None, None, f"broken WARC header: Content-Length {length.decode('latin-1')[:30]!r} is no number"
@@ -337,8 +339,8 @@ def _parse(record: bytes, rel: str, where: str, Rejected) -> object:
         markup, encoding = decode_html(payload, header_charset(ctype))
     except UndecodableError as exc:
         return Rejected(where, f"undecodable payload of {uri}: {exc}", rel)
-    record_id = (rec.rec_headers.get_header("WARC-Record-ID") or "").strip("<>")
-    art = Article(id=f"{rel}#{record_id}" if record_id else where, text="", title="", url=uri or None,
+    record_id = rec.rec_headers.get_header("WARC-Record-ID").strip("<>")
+    art = Article(id=f"{rel}#{record_id}", text="", title="", url=uri or None,
                   source=host(uri) if uri else None, html=markup)
     if encoding != "utf-8":
         art.flags.append(f"encoding:{encoding}")
