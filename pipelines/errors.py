@@ -43,9 +43,15 @@ class _ReportedOnce(logging.Filter):
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
+def is_disk_error(exc: BaseException) -> bool:
+    """A write refused by the disk or the file system: full, over quota,
+    read-only, not permitted."""
+    return isinstance(exc, OSError) and not isinstance(exc, UserError) and exc.errno in DISK_ERRNOS
+
+
 def is_reported(exc: BaseException) -> bool:
     """Does ``exc`` end as a one-line UserError (itself, or a disk error)?"""
-    return isinstance(exc, UserError) or (isinstance(exc, OSError) and exc.errno in DISK_ERRNOS)
+    return isinstance(exc, UserError) or is_disk_error(exc)
 
 
 def _user_error_names() -> set[str]:
