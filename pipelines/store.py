@@ -117,7 +117,7 @@ import numpy as np
 import orjson
 import xxhash
 
-from .errors import UserError, is_reported
+from .errors import UserError, is_disk_error
 
 STATE_FORMAT = 2
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
@@ -170,7 +170,7 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     except BaseException as exc:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        if is_reported(exc) and isinstance(exc, OSError):
+        if is_disk_error(exc):
             raise write_error(exc, path) from exc
         raise
 
