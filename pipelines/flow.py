@@ -40,7 +40,7 @@ from cleaners.record import Article
 
 from . import report as report_mod
 from . import runtime
-from .errors import is_reported, report_once
+from .errors import is_disk_error, report_once
 from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
 from .stages import ShardStats, check_model, clean_shard, learn_shard, warm_up
@@ -570,7 +570,7 @@ def newsclean_flow(
         try:
             return _run(input_path, output, config_path, dedup, progress)
         except OSError as exc:  # a full disk, a read-only folder: the file and what to do, in one line
-            if is_reported(exc):
+            if is_disk_error(exc):
                 raise write_error(exc, exc.filename or output) from exc
             raise
 
