@@ -112,9 +112,12 @@ def _is_gzip(fh, name: str) -> bool:
     if _START.match(head):
         return False
     if head.startswith(_GZIP_MAGIC):
+        d = zlib.decompressobj(31)
         try:
-            zlib.decompressobj(31).decompress(head, CHUNK)
-            return True
+            # Inflates, not merely parses: header flags can make junk that
+            # starts with the magic bytes read as a long header.
+            if d.decompress(head, CHUNK) or d.eof:
+                return True
         except zlib.error:
             pass
     return name.lower().endswith(".gz")
