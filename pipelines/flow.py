@@ -728,6 +728,7 @@ def run_newsclean(
     ``api_ready``: blocks until an API server started by the caller answers
     (see :func:`pipelines.runtime.start_api_server`)."""
     cfg = load_config(config_path)
+    check_model(cfg)  # before the workers load it, each with a traceback of its own
     runnable = newsclean_flow
     if cfg.run.executor == "prefect":
         runnable = newsclean_flow.with_options(task_runner=task_runner(cfg))
