@@ -44,7 +44,11 @@ chunked transfer, content encodings) and checks its block digest.
   the next one. After damage, the next record is looked for at the next
   ``WARC/1.x`` line followed by a header field, wherever it starts (junk
   written without a newline runs straight into the next record's first
-  line).
+  line). A record found that way may be pieced together from two (one
+  header's start, the rest of another record): it is read after the rest of
+  the file and refused if a cleanly read record holds its WARC-Record-ID. A
+  header spliced so at a record boundary, with no damage before it, cannot
+  be told from a record (the block digest does not cover the header).
 """
 
 from __future__ import annotations
@@ -91,14 +95,40 @@ def read_warc(path: Path, rel: str, max_bytes: int) -> Iterator[tuple[object, st
                 if err:
                     yield Rejected(f"{rel}@{base}", err, rel), f"{rel}@{base}"
                     continue
-                for offset, record, err in _frame(data, max_bytes):
+                # A member's CRC vouches for its records, whatever precedes it.
+                for offset, record, err, _resynced in _frame(data, max_bytes):
                     where = f"{rel}@{base}" if offset == 0 else f"{rel}@{base}+{offset}"
                     yield (Rejected(where, err, rel) if err else _parse(record, rel, where, Rejected)), where
             return
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            for offset, record, err in _frame(buf, max_bytes):
-                where = f"{rel}@{offset}"
-                yield (Rejected(where, err, rel) if err else _parse(record, rel, where, Rejected)), where
+            yield from _read_plain(buf, rel, max_bytes, Rejected)
+
+
+def _read_plain(buf, rel: str, max_bytes: int, Rejected) -> Iterator[tuple[object, str]]:
+    """The records of a plain WARC. One found right after damage may be
+    pieced together from two records (the start of one header, the rest of
+    another's): it is read last, and refused if a record read cleanly holds
+    its WARC-Record-ID (which would otherwise lose that record to it)."""
+    clean: set[str] = set()
+    after_damage: list[tuple[int, int]] = []
+    for offset, record, err, resynced in _frame(buf, max_bytes):
+        where = f"{rel}@{offset}"
+        if err:
+            yield Rejected(where, err, rel), where
+        elif resynced:
+            after_damage.append((offset, len(record)))
+        else:
+            doc = _parse(record, rel, where, Rejected)
+            if isinstance(doc, Article):
+                clean.add(doc.id)
+            yield doc, where
+    for offset, length in after_damage:
+        where = f"{rel}@{offset}"
+        doc = _parse(bytes(buf[offset:offset + length]), rel, where, Rejected)
+        if isinstance(doc, Article) and doc.id in clean:
+            doc = Rejected(where, f"damaged record: found after damaged data, it claims the WARC-Record-ID of a whole "
+                                  f"record of this file ({doc.id}): a header pieced together from two records", rel)
+        yield doc, where
 
 
 # ---------------------------------------------------------------- gzip members
@@ -206,9 +236,10 @@ def _skipped(damaged: tuple[int, str], until: int, size: int, what: str) -> str:
 # ---------------------------------------------------------------- records
 
 
-def _frame(buf, limit: int) -> Iterator[tuple[int, bytes | None, str | None]]:
-    """``(offset, record bytes, None)`` per whole record of ``buf`` (bytes or
-    an mmap), ``(offset, None, reason)`` per record too large and per damaged
+def _frame(buf, limit: int) -> Iterator[tuple[int, bytes | None, str | None, bool]]:
+    """``(offset, record bytes, None, resynced)`` per whole record of ``buf``
+    (bytes or an mmap), ``resynced`` when it follows a damaged span;
+    ``(offset, None, reason, False)`` per record too large and per damaged
     span."""
     n = len(buf)
     pos = 0
@@ -221,9 +252,9 @@ def _frame(buf, limit: int) -> Iterator[tuple[int, bytes | None, str | None]]:
         end, record, reason = _record_at(buf, pos, limit)
         if end is not None:
             if damaged is not None:
-                yield damaged[0], None, _skipped(damaged, pos, n, "record")
-                damaged = None
-            yield pos, record, reason
+                yield damaged[0], None, _skipped(damaged, pos, n, "record"), False
+            yield pos, record, reason, damaged is not None
+            damaged = None
             pos = end
             continue
         if damaged is None:
@@ -231,7 +262,7 @@ def _frame(buf, limit: int) -> Iterator[tuple[int, bytes | None, str | None]]:
         nxt = _START.search(buf, pos + 1)
         pos = nxt.start() if nxt else n
     if damaged is not None:
-        yield damaged[0], None, _skipped(damaged, n, n, "record")
+        yield damaged[0], None, _skipped(damaged, n, n, "record"), False
 
 
 def _record_at(buf, pos: int, limit: int) -> tuple[int | None, bytes | None, str]:
