@@ -169,8 +169,12 @@ def test_the_chain_takes_any_text_and_always_gives_a_known_decision(text, title,
 # WARC headers, gzip magic) and splices of other records' bytes, without a
 # newline wherever the position falls. Whatever the damage, every record
 # whose bytes are still all there comes out once, under its own
-# WARC-Record-ID and URL with its own page; no page comes out under another
-# record's id; the reader ends, and every offset it names is in the file.
+# WARC-Record-ID and URL with its own page, and no other article takes its
+# id; the reader ends, and every offset it names is in the file. (A damaged
+# record's header whose start is spliced onto another record's later header
+# lines at a line boundary reads as a record of its own: no check of a
+# header can tell, the block digest does not cover it. It takes no whole
+# record's id, which is what is checked.)
 
 
 def _warc_pool() -> list[tuple[bytes, str | None, str | None, str | None]]:
@@ -264,12 +268,7 @@ def _check_warc_damage(chosen: list[int], damage: list[tuple], gz: bool) -> None
     arts = [d for d in docs if isinstance(d, Article)]
     ids = [a.id for a in arts]
     assert len(ids) == len(set(ids))
-    by_page = {_POOL[i][3]: i for i in chosen if _POOL[i][3] is not None}
     whole = {i for i, unit in zip(chosen, units) if unit in data}
-    for a in arts:
-        i = by_page.get(a.html)
-        if i is not None and i in whole:  # a whole record's page: under that record's id and URL only
-            assert (a.id, a.url) == (f"{name}#{_POOL[i][1]}", _POOL[i][2])
     got = {a.id: a for a in arts}
     for i in whole:
         _rec, rid, url, html = _POOL[i]
