@@ -192,11 +192,10 @@ def _inflate(fh, pos: int, size: int, limit: int) -> tuple[str, int, bytes | Non
     n = 0
     read = pos
     while True:
-        chunk = fh.read(CHUNK)
-        if not chunk:
-            return "truncated record: the file ends inside a gzip member", pos, None
-        read += len(chunk)
-        while chunk:
+        data = fh.read(CHUNK)
+        read += len(data)
+        chunk = data
+        while True:  # until zlib wants more input (it may hold output back with none left)
             try:
                 piece = d.decompress(chunk, CHUNK)  # bounded output per call
             except zlib.error as exc:
@@ -210,6 +209,10 @@ def _inflate(fh, pos: int, size: int, limit: int) -> tuple[str, int, bytes | Non
                 end = read - len(d.unused_data)
                 return ("ok", end, b"".join(out)) if out is not None else ("over", end, None)
             chunk = d.unconsumed_tail
+            if not chunk and not piece:
+                break
+        if not data:
+            return "truncated record: the file ends inside a gzip member", pos, None
 
 
 def _find_magic(fh, start: int, size: int) -> int:
