@@ -58,6 +58,7 @@ _TABLE = [
     Reason("mojibake", "change", "mis-decoded text repaired"),
     Reason("markdown", "change", "markdown markup reduced to its text"),
     Reason("whitespace", "change", "whitespace normalised"),
+    Reason("extraction", "change", "the page's extracted text failed the article gates: the record's own text was kept instead"),
     # Drops.
     Reason("duplicate", "drop", "a copy or near-copy of a kept article, listed in that article's duplicates"),
     Reason("language", "drop", "in a language the configuration does not keep"),

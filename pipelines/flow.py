@@ -40,11 +40,12 @@ from cleaners.record import Article
 
 from . import report as report_mod
 from . import runtime
+from .errors import is_disk_error, report_once
 from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
-from .stages import ShardStats, clean_shard, learn_shard, warm_up
+from .stages import ShardStats, check_model, clean_shard, learn_shard, warm_up
 from .formats.writers import write_corpus
-from .store import (OutputLock, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
+from .store import (RUN_RECORD, OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
                     new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
 
 
@@ -239,6 +240,8 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
     version of a broken line)."""
     log = get_run_logger()
     found = scan(input_path)
+    for rel in found.outputs:
+        log.warning("skipped %s/: a newsclean output folder, never read as input", rel)
     for rel in found.skipped:
         log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl(.gz), .html/.htm(.gz), .warc(.gz))", rel)
     staging_dir = Path(staging)
@@ -564,7 +567,12 @@ def newsclean_flow(
     """Clean a folder (or file) of scraped news into a canonical corpus."""
     # The whole run holds the output folder (see pipelines.store.OutputLock).
     with OutputLock(output):
-        return _run(input_path, output, config_path, dedup, progress)
+        try:
+            return _run(input_path, output, config_path, dedup, progress)
+        except OSError as exc:  # a full disk, a read-only folder: the file and what to do, in one line
+            if is_disk_error(exc):
+                raise write_error(exc, exc.filename or output) from exc
+            raise
 
 
 def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
@@ -577,6 +585,7 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     run_id = started.strftime("%Y%m%dT%H%M%S%fZ")
     t_start = time.perf_counter()
     cfg = load_config(config_path)
+    check_model(cfg)  # before any input is read
     dedup = dedup and cfg.dedup.enabled
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -684,14 +693,16 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "prefect": _prefect_context(),
     }
     t = time.perf_counter()
-    # The record lands in runs/ once the outputs it describes are current.
+    # The record is committed with the outputs it describes (in their
+    # generation), and copied to runs/ once they are current.
     report_mod.build(out, gen, run=record)
+    record["timings"]["report"] = round(time.perf_counter() - t, 3)
+    write_json(gen / RUN_RECORD, record)
     commit_generation(out, gen)
     COMMITTED["generation"] = gen.name
+    write_json(out / "runs" / f"{run_id}.json", record)
     prune_generations(out)
     rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
-    record["timings"]["report"] = round(time.perf_counter() - t, 3)
-    write_json(out / "runs" / f"{run_id}.json", record)
     _publish_artifacts(record)
     log.info(
         "run %s done in %.1f s: %d kept, %d dropped in the corpus; report at %s",
@@ -717,6 +728,7 @@ def run_newsclean(
     ``api_ready``: blocks until an API server started by the caller answers
     (see :func:`pipelines.runtime.start_api_server`)."""
     cfg = load_config(config_path)
+    check_model(cfg)  # before the workers load it, each with a traceback of its own
     runnable = newsclean_flow
     if cfg.run.executor == "prefect":
         runnable = newsclean_flow.with_options(task_runner=task_runner(cfg))
@@ -741,6 +753,7 @@ def run_newsclean(
 
         get_client(sync_client=True)
         runtime.quiet_shutdown()
+        report_once()
         return runnable(str(input_path), str(output), config_path, dedup, progress)
     except (KeyboardInterrupt, ExternalSignal) as exc:  # SIGINT, SIGTERM (Prefect's own bridge raises the latter)
         stop_workers(kill=True)

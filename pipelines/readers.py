@@ -19,6 +19,13 @@ Formats:
 
 Which reader reads a file is decided by the registry in
 :mod:`pipelines.formats` (by extension, else by sniffing the first bytes).
+
+Never its own output: a newsclean output folder (it holds the run lock
+``.newsclean.lock`` or ``state/manifest.json``) found under the input is
+skipped whole, state and generations included, and listed in
+:attr:`InputScan.outputs`; an input that is such a folder or lies inside one
+is refused (:class:`InputError`). So ``--input D --output D/out`` reads the
+same documents on every run.
 """
 
 from __future__ import annotations
@@ -36,7 +43,16 @@ from pathlib import Path
 from cleaners.record import Article
 from cleaners.repair import UndecodableError, decode_bytes
 
+from .config import InputSettings
+from .errors import UserError
 from .formats import NotArticle, reader_for
+from .store import LOCK_NAME
+
+MAX_FILE_BYTES = InputSettings.max_file_bytes  # [input] max_file_bytes
+
+
+class InputError(UserError, FileNotFoundError):
+    """An input that is missing or that newsclean must not read."""
 
 
 @dataclass(slots=True)
@@ -67,19 +83,46 @@ class InputScan:
     readers: dict = field(default_factory=dict)  # file -> its reader (pipelines.formats.Reader)
     # Records read that are no articles (WARC revisits, images ...): kind -> count.
     not_articles: Counter = field(default_factory=Counter)
+    outputs: list[str] = field(default_factory=list)  # newsclean output folders skipped, relative paths
+
+
+def is_output_folder(path: Path) -> bool:
+    """Is ``path`` a newsclean output folder (held by a run, or with state)?"""
+    return (path / LOCK_NAME).is_file() or (path / "state" / "manifest.json").is_file()
+
+
+def refuse_output_as_input(path: str | Path) -> None:
+    """Raise :class:`InputError` when ``path`` is, or lies inside, a newsclean
+    output folder: its files are this pipeline's own output."""
+    path = Path(path).resolve()
+    for folder in (path, *path.parents):
+        if is_output_folder(folder):
+            inside = "" if folder == path else f" (it lies inside {folder})"
+            raise InputError(f"input {path} is a newsclean output folder{inside}: newsclean never reads its own output; "
+                             "give the folder of raw articles as --input (copy a file out of the output folder to read it as input)")
 
 
 def scan(path: str | Path) -> InputScan:
-    """List readable files under ``path`` in a stable (sorted) order."""
+    """List readable files under ``path`` in a stable (sorted) order,
+    skipping newsclean output folders below it."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"input not found: {path}")
+        raise InputError(f"input not found: {path}: give an existing folder or file as --input")
+    refuse_output_as_input(path)
+    outputs: list[str] = []
     if path.is_file():
         files, root = [path], path.parent
     else:
         root = path
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-    result = InputScan(root=root)
+        files = []
+        for top, dirs, names in os.walk(path):
+            for d in sorted(dirs):
+                if is_output_folder(Path(top) / d):
+                    outputs.append(_rel(Path(top) / d, root))
+                    dirs.remove(d)
+            files += (Path(top) / n for n in names)
+        files = sorted(p for p in files if p.is_file())
+    result = InputScan(root=root, outputs=outputs)
     for f in files:
         reader = reader_for(f)
         if reader is not None:
@@ -109,7 +152,7 @@ def content_hash(text: str, title: str | None = None) -> str:
     return h.hexdigest()
 
 
-def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> Iterator[Article | Rejected]:
+def read_documents(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYTES) -> Iterator[Article | Rejected]:
     """Yield every document of every file, in a stable order.
 
     A record whose id was already used is quarantined under its
@@ -119,7 +162,7 @@ def read_documents(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> 
         yield doc
 
 
-def read_documents_at(scan_result: InputScan, max_file_bytes: int = 50_000_000) -> Iterator[tuple[Article | Rejected, str, int | None]]:
+def read_documents_at(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYTES) -> Iterator[tuple[Article | Rejected, str, int | None]]:
     """:func:`read_documents`, each document with where it was read: the
     file's relative path and the line (None for a whole file)."""
     seen: dict[str, str] = {}

@@ -25,7 +25,7 @@ from cleaners.gates import furniture_share, sentence_lines, word_count
 from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
 
-from .config import Config
+from .config import Config, ConfigError
 from .store import atomic_open, dumps, index_line, save_npy
 
 STAGES = ("read", "extract", "repair", "boilerplate", "language", "signature", "dedup", "write")
@@ -94,6 +94,28 @@ def _classifier(cfg: Config):
     return ClassifierStep(model, cfg.ruleset().patterns, float(cfg.boilerplate.classifier_threshold))
 
 
+def check_model(cfg: Config) -> None:
+    """Load the block classifier's model ([boilerplate] model) and check it
+    against the rules' patterns: a missing, empty or damaged file is refused
+    by name before any input is read, not in the first shard."""
+    if "classifier" not in cfg.boilerplate.steps:
+        return
+    path = cfg.model_path()
+    try:
+        _classifier(cfg)
+        return
+    except FileNotFoundError:
+        problem = "no such file" + (f" (a relative path is looked for beside {cfg.path}, then among newsclean's configs)"
+                                    if not Path(cfg.boilerplate.model).is_absolute() else "")
+    except json.JSONDecodeError as exc:
+        problem = "the file is empty" if not exc.doc.strip() else f"not a model file (broken JSON at line {exc.lineno}, column {exc.colno})"
+    except Exception as exc:  # noqa: BLE001 - whatever breaks loading it, the file is the problem
+        problem = f"not a usable model ({type(exc).__name__}: {exc})"[:300]
+    raise ConfigError(f"{path}: [boilerplate] model: {problem}; point [boilerplate] model at a trained model (newsclean "
+                      "ships configs/boilerplate-model.json), retrain it (make train-boilerplate), or take \"classifier\" "
+                      "out of [boilerplate] steps")
+
+
 def warm_up(cfg: Config) -> None:
     """Compile the chain and load its models (word frequencies, language
     profiles) in this process, so a worker is ready before its first shard
@@ -130,7 +152,7 @@ def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]], cfg: Config) -
     t0 = clock()
     for art, _, prepared in docs:
         if not prepared and art.html is not None:
-            extract.extract(art)
+            extract.extract(art, chain.precheck)
     t1 = clock()
     for art, _, prepared in docs:
         if not prepared and art.error is None:

@@ -117,11 +117,15 @@ import numpy as np
 import orjson
 import xxhash
 
-from .errors import UserError
+from .errors import UserError, is_disk_error
 
 STATE_FORMAT = 2
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
 LOCK_NAME = ".newsclean.lock"
+# The run record is written into its generation before the switch, so it is
+# committed with the outputs it describes; runs/<run_id>.json is its copy,
+# put back at the next start if the run died between the switch and the copy.
+RUN_RECORD = "run.json"
 # Temporary files of atomic_open carry this in their name, so that the ones
 # a killed run left can be told from anything else at the next start.
 TMP_MARK = ".newsclean-tmp-"
@@ -150,9 +154,10 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place, so
     a reader never sees a half-written file and a crash leaves the old one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
             fh.flush()
@@ -162,10 +167,26 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if is_disk_error(exc):
+            raise write_error(exc, path) from exc
         raise
+
+
+def write_error(exc: OSError, path: str | Path) -> OutputError:
+    """The one line a disk error while writing ends in: the file, the cause,
+    what to do. Writes are atomic and outputs switch as one generation, so
+    the outputs are still the previous run's, whole."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        todo = "free space on its disk"
+    elif exc.errno == errno.EROFS:
+        todo = "mount it writable or choose another --output"
+    else:
+        todo = "make it writable for this user or choose another --output"
+    return OutputError(f"cannot write {path}: {os.strerror(exc.errno)}; the outputs are left as the "
+                       f"previous run wrote them: {todo}, then run again")
 
 
 def dumps(obj: Any) -> str:
@@ -394,9 +415,17 @@ _LEGACY_TMP = re.compile(r"^\..+\.(jsonl|json|html|tsv|npy)\.[a-z0-9_]{8}$")
 def clear_stale(output: str | Path, keep_segments: Iterable[str]) -> list[str]:
     """Remove what a run that died left behind (call under the lock):
     staging folders, unlisted segment folders, old generations and
-    temporary files. Returns what was removed, relative to ``output``."""
+    temporary files; put back the record of a run that died after its
+    outputs switched (see :data:`RUN_RECORD`). Returns what was removed,
+    relative to ``output``."""
     out = Path(output)
     removed: list[str] = []
+    record = out / "current" / RUN_RECORD
+    if record.is_file():
+        run_id = json.loads(record.read_text(encoding="utf-8"))["run_id"]
+        if not (out / "runs" / f"{run_id}.json").exists():
+            with atomic_open(out / "runs" / f"{run_id}.json", "wb") as fh:
+                fh.write(record.read_bytes())
 
     def rm(p: Path) -> None:
         removed.append(os.path.relpath(p, out))

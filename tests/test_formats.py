@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -170,6 +172,113 @@ def test_formats_are_sniffed_when_the_name_says_nothing(tmp_path):
     assert reader_for(tmp_path / "x.HTML.GZ").name == "html"
 
 
+def _plain(n: int) -> list[bytes]:
+    """``n`` plain WARC records of distinct stories."""
+    return [gzip.decompress(m) for m in _warc([
+        ("response", f"https://site.test/{i}", _page(f"Story {i}", STORY).encode(), "text/html") for i in range(n)])]
+
+
+def _read_one(path: Path, max_bytes: int = 50_000_000):
+    """(articles as (id, url, title in the page), quarantined) of one WARC file."""
+    found = scan(path)
+    docs = list(read_documents(found, max_bytes))
+    arts = [(d.id.split("#", 1)[1], d.url, d.html.split("<title>")[1].split("<")[0]) for d in docs if isinstance(d, Article)]
+    return arts, [d for d in docs if isinstance(d, Rejected)]
+
+
+def _ids(records: list[bytes]) -> list[str]:
+    return [r.split(b"WARC-Record-ID: <", 1)[1].split(b">", 1)[0].decode() for r in records]
+
+
+def test_a_gzip_member_over_the_limit_is_skipped_to_its_end_and_the_next_one_read(tmp_path):
+    # Three members, the middle one a 200 MB page: quarantined at its
+    # offset, inflated to its end in bounded pieces (never held), and the
+    # third member read; nothing re-read, no offset past the file.
+    small = _warc([("response", f"https://site.test/{i}", _page(f"Story {i}", STORY).encode(), "text/html") for i in (0, 2)])
+    para = b"<p>" + b"lorem ipsum dolor sit amet " * 37 + b"</p>\n"
+    size = 200 * 1000 * len(para)
+    head = (b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:big>\r\nWARC-Target-URI: https://site.test/1\r\n"
+            b"Content-Type: text/html\r\nContent-Length: %d\r\n\r\n" % size)
+    path = tmp_path / "crawl.warc.gz"
+    with open(path, "wb") as fh:
+        fh.write(small[0])
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        fh.write(z.compress(head))
+        for _ in range(200):
+            fh.write(z.compress(para * 1000))
+        fh.write(z.compress(b"\r\n\r\n") + z.flush())
+        big_end = fh.tell()
+        fh.write(small[1])
+    arts, rejected = _read_one(path)
+    assert [(url, title) for _id, url, title in arts] == [("https://site.test/0", "Story 0"), ("https://site.test/2", "Story 2")]
+    (bad,) = rejected
+    assert bad.id == f"crawl.warc.gz@{len(small[0])}" and bad.detail.startswith("gzip member larger than 50,000,000 bytes")
+    assert big_end + len(small[1]) == path.stat().st_size
+
+
+@pytest.mark.parametrize("then", [b"", "next record"])
+def test_a_header_cut_mid_line_after_three_records_is_one_quarantined_span(tmp_path, then):
+    records = _plain(5)
+    cut = records[3][: records[3].index(b"WARC-Target-URI") + 20]  # mid-line, after its own WARC-Record-ID
+    tail = records[4] if then else b""
+    (tmp_path / "crawl.warc").write_bytes(b"".join(records[:3]) + cut + tail)
+    arts, rejected = _read_one(tmp_path / "crawl.warc")
+    kept = [0, 1, 2] + ([4] if then else [])
+    # Every whole record under its own id with its own page; the cut one nowhere.
+    assert arts == [(_ids(records)[i], f"https://site.test/{i}", f"Story {i}") for i in kept]
+    (bad,) = rejected
+    assert bad.id == f"crawl.warc@{sum(map(len, records[:3]))}" and bad.detail.startswith("truncated record")
+
+
+def test_junk_without_a_newline_before_a_record_does_not_swallow_it(tmp_path):
+    records = _plain(2)
+    junk = b"\x00\x17 4,504 bytes of something else \xff" * 40
+    (tmp_path / "crawl.warc").write_bytes(records[0] + junk + records[1])
+    arts, rejected = _read_one(tmp_path / "crawl.warc")
+    assert arts == [(_ids(records)[i], f"https://site.test/{i}", f"Story {i}") for i in (0, 1)]
+    (bad,) = rejected
+    assert bad.detail == f"corrupt WARC data: bytes that are no WARC record; {len(junk):,} bytes skipped to the next record"
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_non_numeric_content_length_is_one_quarantined_record(tmp_path, gz):
+    records = _plain(3)
+    records[1] = re.sub(rb"Content-Length: \d+", b"Content-Length: 12a4", records[1])
+    name = "crawl.warc.gz" if gz else "crawl.warc"
+    (tmp_path / name).write_bytes(b"".join(gzip.compress(r) if gz else r for r in records))
+    arts, rejected = _read_one(tmp_path / name)
+    assert [url for _id, url, _t in arts] == ["https://site.test/0", "https://site.test/2"]
+    (bad,) = rejected
+    assert "Content-Length '12a4' is no number" in bad.detail
+
+
+def test_a_record_whose_content_holds_a_warc_record_is_kept_whole_when_its_digest_says_so(tmp_path):
+    # A page quoting a WARC header: the block digest vouches for the length.
+    quoted = _page("Inside a WARC", "<pre>WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n</pre>" + STORY).encode()
+    members = _warc([("response", "https://site.test/warc", quoted, "text/html"),
+                     ("response", "https://site.test/1", _page("Story 1", STORY).encode(), "text/html")])
+    records = [gzip.decompress(m) for m in members]
+    (tmp_path / "crawl.warc").write_bytes(b"".join(records))
+    arts, rejected = _read_one(tmp_path / "crawl.warc")
+    assert [url for _id, url, _t in arts] == ["https://site.test/warc", "https://site.test/1"] and not rejected
+    # Without a digest nothing vouches for it: read as a record cut short,
+    # and the quoted record is tried on its own terms.
+    bare = re.sub(rb"WARC-(Block|Payload)-Digest: [^\r]*\r\n", b"", records[0])
+    (tmp_path / "crawl.warc").write_bytes(bare + records[1])
+    arts, rejected = _read_one(tmp_path / "crawl.warc")
+    assert [url for _id, url, _t in arts] == ["https://site.test/1"]
+    assert rejected[0].detail.startswith("truncated record: another record begins inside its content")
+
+
+def test_a_damaged_block_is_refused_by_its_digest(tmp_path):
+    records = _plain(2)
+    records[0] = records[0].replace(b"footbridge", b"FOOTBRIDGE")
+    (tmp_path / "crawl.warc").write_bytes(b"".join(records))
+    arts, rejected = _read_one(tmp_path / "crawl.warc")
+    assert [url for _id, url, _t in arts] == ["https://site.test/1"]
+    assert rejected[0].detail.startswith("damaged record: its WARC-Block-Digest does not match")
+
+
 @pytest.mark.parametrize("data, declared, want, encoding", [
     # "iso-8859-1" declared over UTF-8 bytes: the bytes win.
     (_page("Café", "<p>Crème brûlée</p>", "iso-8859-1").encode("utf-8"), None, "Crème brûlée", "utf-8"),
@@ -209,6 +318,34 @@ def test_extraction_fills_text_and_metadata():
     assert "steel span" in art.text and "Home" not in art.text and "Example Press" not in art.text
     assert (art.title, art.published, art.author, art.sitename) == ("Footbridge opens over the Mell", "2024-02-06", "Jo Rees", "Ashby News")
     assert art.source == "ashby-news.test"  # from the URL, the reader gave none
+
+
+LONG_STORY = " ".join([
+    "The county opened a new footbridge over the River Mell on Tuesday, ending a two-year detour for walkers and cyclists.",
+    "Engineers said the steel span, lifted into place by crane in January, is designed to last a century.",
+    "It should stay open in floods that closed the old crossing twice a winter, the council's highways chief said.",
+    "Local traders, who lost custom while the path was shut, welcomed the reopening and planned a market for Saturday.",
+])
+
+
+def test_extraction_replaces_a_records_own_text_only_with_an_article():
+    from pipelines.config import load_config
+    from pipelines.stages import _chain, _prepare
+
+    nav_only = ("<html><body><nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li>"
+                "<li><a href='/sport'>Sport</a></li></ul></nav></body></html>")
+    own = Article(id="nav", text=LONG_STORY, title="Footbridge opens", html=nav_only)
+    page = Article(id="page", text="Teaser: a bridge opens.", title="Footbridge opens",
+                   html=_page("Footbridge opens", "".join(f"<p>{s}</p>" for s in LONG_STORY.split(". "))))
+    cfg = load_config()
+    _prepare(_chain(cfg), [(own, "h1", False), (page, "h2", False)], cfg)
+    # The navigation bar is no article: the record's own text stays, and an edit says why.
+    assert own.text == LONG_STORY
+    (edit,) = [e for e in own.edits if e.reason == "extraction"]
+    assert "Home" in edit.text and edit.detail.startswith("the page's extracted text is no article (too_short")
+    # A page that is an article wins over the record's teaser.
+    assert "steel span" in page.text and "Teaser" not in page.text
+    assert not [e for e in page.edits if e.reason == "extraction"]
 
 
 def test_a_hanging_page_is_quarantined_and_the_shard_goes_on(tmp_path, monkeypatch):

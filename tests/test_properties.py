@@ -160,3 +160,137 @@ def test_the_chain_takes_any_text_and_always_gives_a_known_decision(text, title,
     assert all(e.reason in REASONS for e in art.edits)
     assert isinstance(art.text, str) and isinstance(art.title, str)
     json.dumps(art.to_dict(), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- WARC framing
+#
+# Valid WARC files (plain, and one gzip member per record) of records from a
+# fixed pool, damaged by random cuts, junk (bytes, blank lines, fragments of
+# WARC headers, gzip magic) and splices of other records' bytes, without a
+# newline wherever the position falls. Whatever the damage, every record
+# whose bytes are still all there comes out once, under its own
+# WARC-Record-ID and URL with its own page, and no other article takes its
+# id; the reader ends, and every offset it names is in the file. (A damaged
+# record's header whose start is spliced onto another record's later header
+# lines at a line boundary reads as a record of its own: no check of a
+# header can tell, the block digest does not cover it. It takes no whole
+# record's id, which is what is checked.)
+
+
+def _warc_pool() -> list[tuple[bytes, str | None, str | None, str | None]]:
+    """(record bytes, record id, url, page) per pool record; page None for
+    records that are no articles."""
+    import io
+    import re
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def page(n: int, body: str) -> str:
+        return f"<!DOCTYPE html><html><head><title>Story {n}</title></head><body><p>{body}</p></body></html>\n"
+
+    specs = [
+        ("response", "text/html", page(0, "The footbridge opened on Tuesday."), True),
+        ("response", "text/html; charset=utf-8", page(1, "Line one.\r\n\r\nLine two after a blank line."), False),
+        ("resource", "text/html", page(2, "A resource record of the crawl."), True),
+        ("response", "text/html", page(3, "<pre>WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n</pre>"), True),
+        ("response", "image/png", None, True),
+        ("warcinfo", "application/warc-fields", None, True),
+        ("response", "text/html", page(6, "Short.\n\nWARC/1.0 in the text, at a line start\nWARC-Type: none"), False),
+        ("response", "text/html", page(7, "Ferries resume after the storm. " * 20), True),
+    ]
+    pool = []
+    for i, (kind, ctype, html, digest) in enumerate(specs):
+        buf = io.BytesIO()
+        w = WARCWriter(buf, gzip=False)
+        uri = f"https://site{i}.test/story-{i}"
+        body = html.encode() if html is not None else b"\x89PNG\r\n\x1a\n" + bytes(30)
+        rid = f"<urn:uuid:00000000-0000-4000-8000-{i:012d}>"
+        extra = {"WARC-Record-ID": rid, "WARC-Date": "2024-03-15T00:00:00Z"}
+        if kind == "response":
+            http = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+            rec = w.create_warc_record(uri, kind, payload=io.BytesIO(body), http_headers=http, warc_headers_dict=extra)
+        else:
+            rec = w.create_warc_record(uri if kind != "warcinfo" else None, kind, payload=io.BytesIO(body),
+                                       warc_content_type=ctype, warc_headers_dict=extra)
+        w.write_record(rec)
+        data = buf.getvalue()
+        if not digest:
+            data = re.sub(rb"WARC-(Block|Payload)-Digest: [^\r]*\r\n", b"", data)
+        assert rid.encode() in data
+        pool.append((data, rid.strip("<>"), uri, html))
+    return pool
+
+
+_POOL = _warc_pool()
+_MEMBERS = [gzip.compress(rec, mtime=0) for rec, *_ in _POOL]
+_at = st.integers(0, 1 << 20)
+_junk = st.lists(st.sampled_from([b"\r\n", b"\n", b"\r\n\r\n", b"WARC/1.0\r\n", b"WARC/1.1\r\n", b"WARC-Type: response\r\n",
+                                  b"Content-Length: 40\r\n", b"Content-Length: 4x\r\n", b"Content-Length: 999999\r\n",
+                                  b"WARC-Record-ID: <urn:uuid:fake>\r\n", b"WARC-Target-URI: https://fake.test/\r\n",
+                                  b"\x1f\x8b\x08", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", b"<html><p>junk</p></html>"])
+                 | st.binary(max_size=24), min_size=1, max_size=6).map(b"".join)
+_damage = st.lists(st.one_of(
+    st.tuples(st.just("cut"), _at, st.integers(1, 400)),
+    st.tuples(st.just("junk"), _at, _junk),
+    st.tuples(st.just("splice"), _at, st.integers(0, len(_POOL) - 1), _at, st.integers(1, 600)),
+    st.tuples(st.just("end"), _at),
+), min_size=1, max_size=3)
+
+
+def _damaged(units: list[bytes], damage: list[tuple]) -> bytes:
+    data = b"".join(units)
+    for op, at, *rest in damage:
+        at %= len(data) + 1
+        if op == "cut":
+            data = data[:at] + data[at + rest[0]:]
+        elif op == "junk":
+            data = data[:at] + rest[0] + data[at:]
+        elif op == "splice":  # a piece of a record: 16 bytes short of one at least, so no data after it can complete it
+            src = _MEMBERS[rest[0]] if units[0][:2] == b"\x1f\x8b" else _POOL[rest[0]][0]
+            start = rest[1] % len(src)
+            data = data[:at] + src[start:start + min(rest[2], len(src) - 16)] + data[at:]
+        else:
+            data = data[:at]
+    return data
+
+
+def _check_warc_damage(chosen: list[int], damage: list[tuple], gz: bool) -> None:
+    from pipelines.formats.warc import read_warc
+
+    units = [(_MEMBERS if gz else [rec for rec, *_ in _POOL])[i] for i in chosen]
+    data = _damaged(units, damage)
+    name = "crawl.warc.gz" if gz else "crawl.warc"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        docs = [doc for doc, _where in read_warc(path, name, 1_000_000)]
+    arts = [d for d in docs if isinstance(d, Article)]
+    ids = [a.id for a in arts]
+    assert len(ids) == len(set(ids))
+    whole = {i for i, unit in zip(chosen, units) if unit in data}
+    got = {a.id: a for a in arts}
+    for i in whole:
+        _rec, rid, url, html = _POOL[i]
+        if html is not None:
+            a = got.get(f"{name}#{rid}")
+            assert a is not None and a.url == url and a.html == html, (i, [d.detail for d in docs if isinstance(d, Rejected)])
+    for d in docs:
+        if isinstance(d, Rejected) and data:
+            base = d.id.rsplit("@", 1)[1].split("+")[0]
+            assert int(base) < len(data)
+
+
+_records = st.lists(st.integers(0, len(_POOL) - 1), min_size=1, max_size=5, unique=True)
+
+
+@_settings(1200)
+@given(chosen=_records, damage=_damage)
+def test_damaged_plain_warc_keeps_every_whole_record_once_under_its_own_id(chosen, damage):
+    _check_warc_damage(chosen, damage, gz=False)
+
+
+@_settings(1000)
+@given(chosen=_records, damage=_damage)
+def test_damaged_warc_gz_keeps_every_whole_record_once_under_its_own_id(chosen, damage):
+    _check_warc_damage(chosen, damage, gz=True)

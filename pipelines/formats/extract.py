@@ -10,6 +10,13 @@ Settings come from ``[extract]`` of the run configuration (see
 ``configs/default.toml``): trafilatura's precision/recall balance, tables,
 comments. Comments stay off for news: reader comments are not the article.
 
+A record that brings its own text with its page (news-please keeps both)
+keeps that text unless the extracted one passes the article gates that need
+no language (:func:`cleaners.gates.cheap_gate`: words, sentences): a page
+whose extraction finds only a navigation bar must not replace a whole
+article by three words. The text set aside is an ``extraction`` edit saying
+why.
+
 What the page's metadata gives (title, date, author, site name, canonical
 URL) fills the fields the reader left empty: a WARC record's target URI or a
 JSONL record's own ``url`` / ``published`` win over what the page claims.
@@ -31,11 +38,13 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from cleaners.record import Article
+from cleaners.gates import word_count
+from cleaners.record import Article, Edit
 
 FAVOR = ("precision", "recall", "balanced")
 
@@ -66,9 +75,11 @@ class Extractor:
             "with_metadata": True,
         }
 
-    def extract(self, art: Article) -> None:
+    def extract(self, art: Article, gate: Callable[[Article], str | None] | None = None) -> None:
         """Replace ``art``'s markup by its text and metadata, in place; on
-        failure set ``art.error`` (the caller quarantines it)."""
+        failure set ``art.error`` (the caller quarantines it). ``gate``: the
+        reason an article would be dropped before cleaning (None: kept); a
+        record's own text gives way only to extracted text it keeps."""
         import trafilatura
 
         markup, art.html = art.html, None
@@ -91,7 +102,13 @@ class Extractor:
         else:
             # trafilatura puts one block a line; the corpus separates
             # paragraphs by a blank line whatever the input format.
-            art.text = "\n\n".join(line.strip() for line in doc.text.splitlines() if line.strip())
+            text = "\n\n".join(line.strip() for line in doc.text.splitlines() if line.strip())
+            why = gate(Article(id=art.id, text=text, title="")) if gate is not None and art.text.strip() else None
+            if why is None:
+                art.text = text
+            else:
+                art.edits.append(Edit("extraction", text[:500], detail=f"the page's extracted text is no article ({why}, "
+                                      f"{word_count(text)} words): the record's own text is kept"))
         if doc is not None:
             art.title = art.title or (doc.title or "")
             art.published = art.published or doc.date or None
