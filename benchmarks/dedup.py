@@ -132,6 +132,20 @@ def run_newsclean(records: list[dict], work: Path, config: str | None = None) ->
     return label, {"seconds": round(seconds, 1), "dropped": dict(dropped), "duplicates": dups}
 
 
+def chain_identity() -> dict:
+    """Which cleaning chain a figure was measured through: the commit of
+    this tree (and whether it had changes) and hashes of the shipped
+    configuration, rules and block model, so a figure taken before the
+    cleaner changed is told from one taken after."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+             for p in sorted((ROOT / "configs").glob("*")) if p.is_file()}
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "configs": files}
+
+
 class RegexWords:
     """A word tokenizer for datatrove's signature stage (``\\w+``), used only
     to make datatrove's signatures for the 1M-article LSH timing."""
