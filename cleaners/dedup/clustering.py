@@ -84,13 +84,13 @@ def cluster(
     ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
     pairs = candidate_pairs(sig, *params.bands())
     n_candidates = len(pairs)
-    pairs, jac = verified_pairs(sig, ns, ents, pairs, params)
+    pairs, jac, cont = verified_pairs(sig, ns, ents, pairs, params)
     n_verified = len(pairs)
 
     # 4. Components that follow versions, split where they chain stories.
     m = len(reps)
-    graph = version_graph(pairs, jac, m, params)
-    del pairs, jac
+    graph = version_graph(pairs, jac, cont, ns, m, params)
+    del pairs, jac, cont
     rep_canon = follow_versions(graph, sig, ns, ents, params)
     del graph
 

@@ -81,13 +81,13 @@ def core(sig: np.ndarray, ns: np.ndarray, ents: EntitySketches | None, head: np.
 
 
 def verified_pairs(sig: np.ndarray, ns: np.ndarray, ents: EntitySketches | None, pairs: np.ndarray,
-                   p: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+                   p: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The candidate ``pairs`` that are duplicates, and their estimated
-    Jaccard: similar enough (:func:`similar`), and their numbers and names
+    Jaccard and containment: similar enough (:func:`similar`), and their numbers and names
     agree unless the smaller one is almost all in the larger one
     (``entity_free_containment``)."""
     if not len(pairs):
-        return pairs, np.empty(0)
+        return pairs, np.empty(0), np.empty(0)
     jac, cont = estimate(sig, ns, pairs[:, 0], pairs[:, 1])
     ok = similar(jac, cont, np.minimum(ns[pairs[:, 0]], ns[pairs[:, 1]]), p)
     pairs, jac, cont = pairs[ok], jac[ok], cont[ok]
@@ -95,5 +95,5 @@ def verified_pairs(sig: np.ndarray, ns: np.ndarray, ents: EntitySketches | None,
         ok = cont >= p.entity_free_containment
         test = np.flatnonzero(~ok)
         ok[test] = ents.same(pairs[test, 0], pairs[test, 1], p)
-        pairs, jac = pairs[ok], jac[ok]
-    return pairs, jac
+        pairs, jac, cont = pairs[ok], jac[ok], cont[ok]
+    return pairs, jac, cont
