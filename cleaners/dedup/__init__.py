@@ -33,6 +33,7 @@ from .shingles import (
     entity_mask,
     entity_sketch,
     fingerprint,
+    fingerprints,
     shingle_hashes,
     text_hash,
     token_hashes,
@@ -44,6 +45,6 @@ from .verify import entity_containment, estimate
 __all__ = [
     "ENTITY_K", "RELATIONS", "SIGNATURE_VERSION", "Clusters", "DedupParams", "Fingerprint", "Signer",
     "band_candidates", "band_keys", "candidate_pairs", "cluster", "entity_containment", "entity_mask",
-    "entity_sketch", "estimate", "fingerprint", "lsh_params", "rank_key", "shingle_hashes", "text_hash",
+    "entity_sketch", "estimate", "fingerprint", "fingerprints", "lsh_params", "rank_key", "shingle_hashes", "text_hash",
     "token_hashes", "tokens",
 ]

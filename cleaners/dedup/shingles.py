@@ -57,10 +57,15 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offsets."""
     lowered = text.lower()
     b = np.frombuffer(lowered.encode("utf-8"), dtype=np.uint8)
+    return (b, *_spans(b, lowered.isascii()))
+
+
+def _spans(b: np.ndarray, ascii: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the tokens of UTF-8 bytes ``b``."""
     w = np.zeros(len(b) + 2, dtype=bool)
     word = w[1:-1]
     np.take(_WORD_BYTE, b, out=word)
-    if not lowered.isascii():
+    if not ascii:
         if len(b) >= 2:
             lead = np.flatnonzero(b[:-1] == 0xC2)  # U+0080-U+00BF
             word[lead] = False
@@ -72,7 +77,7 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             word[lead + 1] = False
             word[lead + 2] = False
     edges = np.flatnonzero(w[1:] != w[:-1])
-    return b, edges[0::2], edges[1::2]
+    return edges[0::2], edges[1::2]
 
 
 def token_hashes(text: str) -> np.ndarray:
@@ -180,15 +185,30 @@ def entity_mask(text: str, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) 
     entities: numbers and mid-sentence capitalised words."""
     if not len(starts):
         return np.zeros(0, dtype=bool)
-    digits = np.concatenate([[0], np.cumsum(_DIGIT[b])])
-    mask = digits[ends] > digits[starts]
     orig = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    if len(orig) == len(b):  # lower() kept every byte offset (always for ASCII)
-        # The last byte before each token that is not a space or a quote.
+    # Only where lower() kept every byte offset (always for ASCII) can the
+    # original bytes tell capitals; else the lowered ones (no capitals).
+    return _entity_mask(orig if len(orig) == len(b) else b, b, starts, ends)
+
+
+def _entity_mask(orig: np.ndarray, b: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    digits = np.concatenate([[0], np.cumsum(_DIGIT[b], dtype=np.int32)])
+    mask = digits[ends] > digits[starts]
+    capital = np.flatnonzero(_UPPER[orig[starts]])
+    # The last byte before each capitalised token that is not a space or a
+    # quote: step back over such bytes (a few steps at most, as a rule).
+    at = starts[capital] - 1
+    for _ in range(8):
+        back = (at >= 0) & _SPACE[orig[np.maximum(at, 0)]]
+        if not back.any():
+            break
+        at[back] -= 1
+    else:
         solid = np.flatnonzero(~_SPACE[orig])
-        at = np.searchsorted(solid, starts) - 1
-        prev = np.where(at >= 0, orig[solid[np.maximum(at, 0)]], ord("\n"))
-        mask |= _UPPER[orig[starts]] & ~_OPENER[prev]
+        at = np.searchsorted(solid, starts[capital]) - 1
+        at = np.where(at >= 0, solid[np.maximum(at, 0)], -1)
+    prev = np.where(at >= 0, orig[np.maximum(at, 0)], ord("\n"))
+    mask[capital] |= ~_OPENER[prev]
     return mask
 
 
@@ -219,3 +239,100 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
     return h ^ (h >> np.uint32(16))
+
+
+# Bytes of text hashed in one go by fingerprints(): every numpy call is
+# amortised over a hundred-odd articles, and the power tables stay at 16 MB
+# (they grow to the batch: 2 x 8 bytes a byte).
+BATCH_BYTES = 1 << 19
+
+
+def fingerprints(texts: list[str], k: int, batch_bytes: int = BATCH_BYTES) -> list[Fingerprint]:
+    """:func:`fingerprint` of many texts at once, the same values: the texts
+    are joined (a newline between two, which no token crosses and which
+    opens a sentence as a text's start does) and tokenised, hashed,
+    shingled and deduplicated in one numpy pass per batch."""
+    out: list[Fingerprint] = []
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        batch.append(text)
+        size += len(text) + 1
+        if size >= batch_bytes:
+            out += _batch_fingerprints(batch, k)
+            batch, size = [], 0
+    return out + (_batch_fingerprints(batch, k) if batch else [])
+
+
+def _batch_fingerprints(texts: list[str], k: int) -> list[Fingerprint]:
+    low = [t.lower() for t in texts]
+    lowered = "\n".join(low)
+    ascii = lowered.isascii()
+    low_bytes = lowered.encode("utf-8")
+    orig_bytes = "\n".join(texts).encode("utf-8")
+    sizes = [len(t) + 1 if t.isascii() else len(t.encode("utf-8")) + 1 for t in low]
+    if len(orig_bytes) != len(low_bytes):
+        # A text whose lower() moved byte offsets keeps its lowered bytes as
+        # the "original" too: no capitals, as entity_mask does for it.
+        orig_bytes = b"\n".join(o if len(o) == len(lb) else lb
+                                for o, lb in ((t.encode("utf-8"), t.lower().encode("utf-8")) for t in texts))
+    b = np.frombuffer(low_bytes, dtype=np.uint8)
+    orig = np.frombuffer(orig_bytes, dtype=np.uint8)
+    n = len(texts)
+    byte_doc = np.repeat(np.arange(n, dtype=np.int32), sizes)
+    starts, ends = _spans(b, ascii)
+    th = _hash_spans(b, starts, ends)
+    tok_doc = byte_doc[starts]
+    n_tok = np.bincount(tok_doc, minlength=n)
+    tok_start = np.concatenate([[0], np.cumsum(n_tok)[:-1]])
+
+    # Shingles: k-grams that start and end in one text.
+    t32 = (th >> np.uint64(32)).astype(np.uint32)
+    shingle_doc = np.empty(0, dtype=np.int64)
+    acc = np.empty(0, dtype=np.uint32)
+    if len(t32) >= k:
+        m = len(t32) - k + 1
+        with np.errstate(over="ignore"):
+            acc = t32[:m] * _MIX[0]
+            for j in range(1, k):
+                acc = (acc ^ (acc >> np.uint32(15))) + t32[j : j + m] * _MIX[j % len(_MIX)]
+        first = np.arange(m)
+        inside = tok_doc[first] == tok_doc[first + k - 1]
+        acc, shingle_doc = acc[inside], tok_doc[first[inside]]
+    shingles = _per_doc_unique(shingle_doc, acc, n)
+    for d in np.flatnonzero((n_tok > 0) & (n_tok < k)).tolist():  # shorter than k: one shingle of it all
+        shingles[d] = shingle_hashes(th[tok_start[d] : tok_start[d] + n_tok[d]], k)
+
+    # Entities: the distinct fmix32 of the entity tokens' high halves.
+    mask = _entity_mask(orig, b, starts, ends) if len(starts) else np.zeros(0, dtype=bool)
+    ent = fmix32((th[mask] >> np.uint64(32)).astype(np.uint32))
+    ent_doc, ent, n_ent = _distinct(tok_doc[mask], ent, n)
+    # Sketches: each text's ENTITY_K smallest (its first, in sorted order).
+    sketches = np.full((n, ENTITY_K), 0xFFFFFFFF, dtype=np.uint32)
+    rank = np.arange(len(ent)) - np.repeat(np.cumsum(n_ent) - n_ent, n_ent)
+    low = rank < ENTITY_K
+    sketches[ent_doc[low], rank[low]] = ent[low]
+
+    tok_end = (tok_start + n_tok).tolist()
+    return [Fingerprint(sh, text_hash(th[a:e]), e - a, sk, c)
+            for sh, a, e, sk, c in zip(shingles, tok_start.tolist(), tok_end, sketches, n_ent.tolist())]
+
+
+def _distinct(doc: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (document, value) pairs of ``n`` documents, sorted:
+    their documents, their values (uint32) and the count per document."""
+    key = (doc.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64)
+    key.sort()  # sort + neighbour test: np.unique hashes, several times slower here
+    if len(key):
+        keep = np.empty(len(key), dtype=bool)
+        keep[0] = True
+        np.not_equal(key[1:], key[:-1], out=keep[1:])
+        key = key[keep]
+    docs = (key >> np.uint64(32)).astype(np.int64)
+    return docs, (key & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(docs, minlength=n)
+
+
+def _per_doc_unique(doc: np.ndarray, values: np.ndarray, n: int) -> list[np.ndarray]:
+    """The distinct ``values`` of each of ``n`` documents, sorted (uint32)."""
+    _, vals, counts = _distinct(doc, values, n)
+    return np.split(vals, np.cumsum(counts)[:-1])
