@@ -66,7 +66,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # datatrove's progress bars
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cleaners.dedup import Signer, cluster, fingerprint, tokens  # noqa: E402
+from cleaners.dedup import Signer, cluster, fingerprint, fingerprints, tokens  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -561,9 +561,9 @@ def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
         t0 = time.process_time()
         texts = synth_block(b)
         t1 = time.process_time()
-        for text in texts:
-            fp = fingerprint(text, shingle_size)
-            sigs.append(signer.sign(fp.shingles))
+        prints = fingerprints(texts, shingle_size)
+        sigs.append(signer.sign_many([fp.shingles for fp in prints]))
+        for fp in prints:
             nsh.append(fp.shingles.size)
             words.append(fp.tokens)
             keys.append(fp.exact)
@@ -571,7 +571,7 @@ def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
             nents.append(fp.n_entities)
         cpu += time.process_time() - t1
         gen += t1 - t0
-    return {"sigs": np.stack(sigs), "n": np.array(nsh, dtype=np.int32), "words": np.array(words, dtype=np.int32),
+    return {"sigs": np.concatenate(sigs), "n": np.array(nsh, dtype=np.int32), "words": np.array(words, dtype=np.int32),
             "keys": keys, "ents": np.stack(ents), "nents": np.array(nents, dtype=np.int32), "cpu": cpu, "gen": gen}
 
 
