@@ -133,7 +133,8 @@ class _Rows:
         return len(self.reps)
 
     def __getitem__(self, key):
-        if isinstance(key, tuple):
+        # np.take: several times faster than fancy indexing on a column slice.
+        if isinstance(key, tuple):  # the columns first (a view), then the rows
             rows, cols = key
-            return self.signatures[self.reps[rows], cols]
-        return self.signatures[self.reps[key]]
+            return np.take(self.signatures[:, cols], self.reps[rows], axis=0)
+        return np.take(self.signatures, self.reps[key], axis=0)

@@ -8,7 +8,7 @@ import numpy as np
 from .params import DedupParams
 
 
-def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 18) -> tuple[np.ndarray, np.ndarray]:
+def estimate(sig: np.ndarray, n: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
     """Estimated Jaccard and containment (smaller in larger) of pairs.
 
     Containment follows from Jaccard and the set sizes:
