@@ -126,10 +126,14 @@ def run_newsclean(records: list[dict], work: Path, config: str | None = None) ->
                 label[d["id"]] = row["id"]
                 dups[d["id"]] = d
     dropped = Counter()
+    gated = []  # dropped before dedup (too short, language, ...)
     with open(out / "dropped.jsonl", encoding="utf-8") as fh:
         for line in fh:
-            dropped[json.loads(line)["reason"]] += 1
-    return label, {"seconds": round(seconds, 1), "dropped": dict(dropped), "duplicates": dups}
+            row = json.loads(line)
+            dropped[row["reason"]] += 1
+            if row["reason"] != "duplicate":
+                gated.append(row["id"])
+    return label, {"seconds": round(seconds, 1), "dropped": dict(dropped), "duplicates": dups, "gated": gated}
 
 
 def chain_identity() -> dict:
