@@ -27,7 +27,7 @@ def cluster(
     permutation that sorts the articles best first (an int array; then
     there are no dates, and the canonical is the best-ranked member).
     ``entities`` / ``n_entities``: entity sketches (uint32 [N, ENTITY_K])
-    and counts, from :func:`fingerprint`; None skips the entity test.
+    and counts, from :func:`~.shingles.fingerprints`; None skips the entity test.
     The result does not depend on the order of the input.
 
     1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
@@ -37,12 +37,13 @@ def cluster(
        numbers and names agree (``min_entity_containment``): the same
        sentences about another match, company or town are another story.
     4. Connected components of verified pairs, then split where they chain
-       different stories: the best-ranked member takes every member it
-       reaches through verified pairs among members that share at least
-       ``core_containment`` of their shingles with it and pass the entity
-       test against it;
-       the rest repeat. So the versions of an updated story, each close to
-       the next, stay one cluster even where the first and the last are only
+       different stories (:func:`~.components.follow_versions`): the
+       best-ranked member takes every member it reaches through verified
+       pairs among members that share at least ``core_containment`` of
+       their shingles with it and pass the entity test against it, or are
+       almost all (``inside_containment``) inside a member that does; the
+       rest repeat. So the versions of an updated story, each close to the
+       next, stay one cluster even where the first and the last are only
        loosely alike, while two stories joined by one article close to both
        do not.
     5. Canonical: the most complete latest version, i.e. among the members
