@@ -66,7 +66,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # datatrove's progress bars
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cleaners.dedup import Signer, cluster, fingerprint, tokens  # noqa: E402
+from cleaners.dedup import Signer, cluster, fingerprint, fingerprints, tokens  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -126,10 +126,28 @@ def run_newsclean(records: list[dict], work: Path, config: str | None = None) ->
                 label[d["id"]] = row["id"]
                 dups[d["id"]] = d
     dropped = Counter()
+    gated = []  # dropped before dedup (too short, language, ...)
     with open(out / "dropped.jsonl", encoding="utf-8") as fh:
         for line in fh:
-            dropped[json.loads(line)["reason"]] += 1
-    return label, {"seconds": round(seconds, 1), "dropped": dict(dropped), "duplicates": dups}
+            row = json.loads(line)
+            dropped[row["reason"]] += 1
+            if row["reason"] != "duplicate":
+                gated.append(row["id"])
+    return label, {"seconds": round(seconds, 1), "dropped": dict(dropped), "duplicates": dups, "gated": gated}
+
+
+def chain_identity() -> dict:
+    """Which cleaning chain a figure was measured through: the commit of
+    this tree (and whether it had changes) and hashes of the shipped
+    configuration, rules and block model, so a figure taken before the
+    cleaner changed is told from one taken after."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+             for p in sorted((ROOT / "configs").glob("*")) if p.is_file()}
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "configs": files}
 
 
 class RegexWords:
@@ -547,9 +565,9 @@ def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
         t0 = time.process_time()
         texts = synth_block(b)
         t1 = time.process_time()
-        for text in texts:
-            fp = fingerprint(text, shingle_size)
-            sigs.append(signer.sign(fp.shingles))
+        prints = fingerprints(texts, shingle_size)
+        sigs.append(signer.sign_many([fp.shingles for fp in prints]))
+        for fp in prints:
             nsh.append(fp.shingles.size)
             words.append(fp.tokens)
             keys.append(fp.exact)
@@ -557,7 +575,7 @@ def _sign_blocks(blocks: list[int], num_perm: int, shingle_size: int) -> dict:
             nents.append(fp.n_entities)
         cpu += time.process_time() - t1
         gen += t1 - t0
-    return {"sigs": np.stack(sigs), "n": np.array(nsh, dtype=np.int32), "words": np.array(words, dtype=np.int32),
+    return {"sigs": np.concatenate(sigs), "n": np.array(nsh, dtype=np.int32), "words": np.array(words, dtype=np.int32),
             "keys": keys, "ents": np.stack(ents), "nents": np.array(nents, dtype=np.int32), "cpu": cpu, "gen": gen}
 
 

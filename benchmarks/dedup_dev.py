@@ -227,11 +227,12 @@ def weather_report(rng: np.random.Generator) -> str:
 
 
 class Builder:
-    def __init__(self, seed: int = SEED):
+    def __init__(self, seed: int = SEED, exclude: frozenset[str] = frozenset(), min_paragraphs: int = 5):
         self.rng = np.random.default_rng(seed)
         rows = base._bbc()
         versions = base._later_versions(rows)  # the corpus's own repeats are left out
-        pool = [r for r in rows if r["id"] not in versions and len(paragraphs(r["text"])) >= 5]
+        pool = [r for r in rows if r["id"] not in versions and r["id"] not in exclude
+                and len(paragraphs(r["text"])) >= min_paragraphs]
         self.by_cat: dict[str, list[dict]] = defaultdict(list)
         for k in self.rng.permutation(len(pool)).tolist():
             self.by_cat[pool[k]["category"]].append(pool[k])
@@ -242,9 +243,12 @@ class Builder:
         pick = sorted(self.rng.choice(len(hosts), size=min(SITES, len(hosts)), replace=False).tolist())
         self.sites = {hosts[k]: leftovers[hosts[k]] for k in pick}
         self.docs: list[dict] = []
+        self.taken: list[str] = []  # BBC ids used, in order
 
     def take(self, cat: str) -> dict:
-        return self.by_cat[cat].pop()
+        art = self.by_cat[cat].pop()
+        self.taken.append(art["id"])
+        return art
 
     def topic(self) -> str:
         """The topic with the most articles left (the topics are uneven)."""

@@ -2,9 +2,8 @@
 another tree's (e.g. main's), paired on the same signatures in one run.
 
 The articles are ``benchmarks/dedup.py``'s generated ones (section 4); the
-signatures are made once by this tree (the other tree's shingles and
-signatures are the same: only the entity sketches are new, and the other
-tree is not given them). Each clustering runs in a fresh process, so its
+signatures and entity sketches are made once by this tree (the other
+tree's are the same, byte for byte). Each clustering runs in a fresh process, so its
 peak RSS is its own; the two alternate ``--repeat`` times.
 
     .venv/bin/python benchmarks/dedup_speed_pair.py --size 200000 --other /work/main
@@ -33,7 +32,12 @@ import dedup as base  # noqa: E402
 
 
 def _child(tree: str, folder: str, with_entities: bool, conn) -> None:
-    spec = importlib.util.spec_from_file_location("other_dedup", Path(tree) / "cleaners" / "dedup.py")
+    package = Path(tree) / "cleaners" / "dedup"
+    if package.is_dir():  # cleaners/dedup/, one module per structure
+        spec = importlib.util.spec_from_file_location("other_dedup", package / "__init__.py",
+                                                      submodule_search_locations=[str(package)])
+    else:  # cleaners/dedup.py, as before the split
+        spec = importlib.util.spec_from_file_location("other_dedup", Path(tree) / "cleaners" / "dedup.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["other_dedup"] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
@@ -50,7 +54,7 @@ def _child(tree: str, folder: str, with_entities: bool, conn) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=200_000)
-    ap.add_argument("--other", default="/work/main", help="the other tree (its cleaners/dedup.py)")
+    ap.add_argument("--other", default="/work/main", help="the other tree (its cleaners/dedup package or dedup.py)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
@@ -73,7 +77,7 @@ def main() -> None:
         (d / "keys.txt").write_text("\n".join(k for b in blocks for k in per_block[b]["keys"]))
         del per_block, parts
         for _ in range(args.repeat):
-            for name, tree, ents in (("other", args.other, False), ("this", str(ROOT), True)):
+            for name, tree, ents in (("other", args.other, True), ("this", str(ROOT), True)):
                 res["runs"][name].append(base._in_child(_child, tree, str(d), ents))
     best = {k: min(r["seconds"] for r in v) for k, v in res["runs"].items()}
     peak = {k: max(r["peak_rss_mb"] for r in v) for k, v in res["runs"].items()}

@@ -103,19 +103,28 @@ def extraction_rows() -> list[str]:
     return rows
 
 
+def _dedup_row(label: str, d: dict) -> str:
+    t = d["tools"]
+    n = t["newsclean"]
+    dt = t.get("datatrove (defaults, spaCy words)", {})
+    ds = t.get("datasketch MinHashLSH (0.5)", {})
+    return (f"| {label}: P / R / F1; chain recall; hard-negative merges | {_f(n['precision'])} / {_f(n['recall'])} / "
+            f"{_f(n['f1'])}; {_f(n['chain_recall'])}; {n['hard_negative_merges']} | datatrove defaults "
+            f"{_f(dt.get('f1'))} F1, {dt.get('hard_negative_merges')} merges; datasketch LSH 0.5 {_f(ds.get('f1'))} F1, "
+            f"{ds.get('hard_negative_merges')} merges |")
+
+
 def dedup_rows() -> list[str]:
     rows = []
+    fresh = _load("dedup_fresh.json")
+    if fresh:
+        rows.append(_dedup_row(f"near-duplicates, fresh report half frozen before tuning ({fresh['docs']:,} articles: wire "
+                               "stories of up to 12 versions, truncated copies, hard negatives)", fresh))
     d = _load("dedup_dev.json")
     if d:
-        t = d["tools"]
-        n = t["newsclean"]
-        dt = t.get("datatrove (defaults, spaCy words)", {})
-        ds = t.get("datasketch MinHashLSH (0.5)", {})
-        rows.append(f"| near-duplicates as news arrives (dev benchmark, report half: {d['docs']} articles, version chains and hard "
-                    f"negatives): P / R / F1; chain recall; hard-negative merges | {_f(n['precision'])} / {_f(n['recall'])} / "
-                    f"{_f(n['f1'])}; {_f(n['chain_recall'])}; {n['hard_negative_merges']} | datatrove defaults "
-                    f"{_f(dt.get('f1'))} F1, {dt.get('hard_negative_merges')} merges; datasketch LSH 0.5 {_f(ds.get('f1'))} F1, "
-                    f"{ds.get('hard_negative_merges')} merges |")
+        rows.append(_dedup_row(f"near-duplicates, first dev set, report half ({d['docs']} articles; seen by earlier tuning)", d))
+    d = fresh or d
+    if d:
         rc = d.get("real_copies")
         if rc:
             rows.append(f"| near-duplicates, real copies ({rc['articles']:,} extractions of {rc['pages']} pages): F1 / ARI "
@@ -124,12 +133,17 @@ def dedup_rows() -> list[str]:
         if d.get("seeds"):
             rows.append(f"| the five seeds (distinct articles of one event) | {d['seeds']['distinct_clusters']} clusters of "
                         f"{d['seeds']['seeds']} | |")
+    ss = _load("dedup_signature_speed.json")
+    if ss:
+        rows.append(f"| signature stage (fingerprint + MinHash), a shard at once, {ss['articles']:,} articles: CPU per article "
+                    f"| {ss['whole_shard_ms_per_article']:.3f} ms ({ss['ratio']:.2f}x, same signatures) | one article at a time "
+                    f"{ss['one_at_a_time_ms_per_article']:.3f} ms (same run) |")
     sp = _load("dedup_speed_pair.json")
     if sp:
         best = {k: min(v, key=lambda r: r["seconds"]) for k, v in sp["runs"].items()}
         rows.append(f"| LSH + clustering, {sp['articles']:,} articles: time, peak RSS | {best['this']['seconds']} s, "
                     f"{best['this']['peak_rss_mb']} MB | previous clustering {best['other']['seconds']} s, "
-                    f"{best['other']['peak_rss_mb']} MB (best of 3, same run) |")
+                    f"{best['other']['peak_rss_mb']} MB (best of {len(sp['runs']['this'])}, same run) |")
     return rows
 
 

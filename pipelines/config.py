@@ -120,15 +120,17 @@ class QualitySettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
+    """The [dedup] keys; their defaults are cleaners.dedup.DedupParams'."""
+
     __pydantic_config__ = _STRICT
     enabled: Bool = True
-    num_perm: Annotated[int, Strict(), Field(ge=2, le=1024)] = 128
-    shingle_size: Annotated[int, Strict(), Field(ge=1, le=20)] = 3
+    num_perm: Annotated[int, Strict(), Field(ge=2, le=1024)] = DedupParams.num_perm
+    shingle_size: Annotated[int, Strict(), Field(ge=1, le=20)] = DedupParams.shingle_size
     # 0 would make every pair an LSH candidate; 1 only identical bands.
-    lsh_threshold: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = 0.3
-    min_jaccard: Share = 0.5
-    min_containment: Share = 0.8
-    min_shingles: NonNegative = 20
+    lsh_threshold: Annotated[float, Strict(), Field(gt=0.0, le=1.0)] = DedupParams.lsh_threshold
+    min_jaccard: Share = DedupParams.min_jaccard
+    min_containment: Share = DedupParams.min_containment
+    min_shingles: NonNegative = DedupParams.min_shingles
 
     def params(self) -> DedupParams:
         return DedupParams(

@@ -20,7 +20,7 @@ import numpy as np
 
 from cleaners.boilerplate import SourceLineStats
 from cleaners.chain import Chain
-from cleaners.dedup import Signer, fingerprint
+from cleaners.dedup import Signer, fingerprints
 from cleaners.gates import furniture_share, sentence_lines, word_count
 from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
@@ -224,8 +224,8 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     t["language"] += t3 - t2
     reasons = [reason or chain.decide(art) for (art, _, _), reason in zip(docs, reasons)]
     t0 = clock()
-    prints = [fingerprint(art.text, d.shingle_size) for (art, _, _), reason in zip(docs, reasons) if not reason]
-    signatures = [signer.sign(fp.shingles) for fp in prints]
+    prints = fingerprints([art.text for (art, _, _), reason in zip(docs, reasons) if not reason], d.shingle_size)
+    signatures = signer.sign_many([fp.shingles for fp in prints])
     t1 = clock()
     t["signature"] += t1 - t0
     next_print = iter(prints).__next__
@@ -254,8 +254,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     _write_lines(f"{out_prefix}.candidates.jsonl", cand_lines)
     _write_lines(f"{out_prefix}.filtered.jsonl", filt_lines)
     _write_lines(f"{out_prefix}.index.tsv", index_lines)
-    sig = np.stack(signatures) if signatures else np.empty((0, d.num_perm), dtype=np.uint32)
-    save_npy(f"{out_prefix}.signatures.npy", sig)
+    save_npy(f"{out_prefix}.signatures.npy", signatures)
     t["write"] += clock() - t0
     return stats
 

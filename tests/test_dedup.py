@@ -300,7 +300,7 @@ def _exact_jaccard(a: str, b: str) -> float:
 
 
 def test_entity_sketch_counts_numbers_and_mid_sentence_names_only():
-    from cleaners.dedup import _word_spans, entity_mask
+    from cleaners.dedup.shingles import _word_spans, entity_mask
 
     text = "Leeds beat Hull 3-1 on Monday, said Bob Smith.\nHome\nThe match was in York."
     b, s, e = _word_spans(text)

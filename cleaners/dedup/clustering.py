@@ -1,0 +1,141 @@
+"""Near-duplicate clusters of a batch: exact copies, LSH candidates,
+verified pairs, components that follow versions, the canonical of each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .canonical import Clusters, most_complete_latest, relations
+from .components import follow_versions, version_graph
+from .lsh import candidate_pairs
+from .params import DedupParams
+from .verify import EntitySketches, estimate, verified_pairs
+
+
+def cluster(
+    signatures: np.ndarray,
+    n_shingles: np.ndarray,
+    exact_keys: list[str],
+    ranks: list[tuple] | np.ndarray,
+    params: DedupParams = DedupParams(),
+    entities: np.ndarray | None = None,
+    n_entities: np.ndarray | None = None,
+) -> Clusters:
+    """Cluster articles into near-duplicate groups.
+
+    ``ranks``: :func:`rank_key` per article (smaller is better), or the
+    permutation that sorts the articles best first (an int array; then
+    there are no dates, and the canonical is the best-ranked member).
+    ``entities`` / ``n_entities``: entity sketches (uint32 [N, ENTITY_K])
+    and counts, from :func:`~.shingles.fingerprints`; None skips the entity test.
+    The result does not depend on the order of the input.
+
+    1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
+    2. LSH, band by band, over one representative per exact group.
+    3. Candidates are verified: estimated Jaccard >= ``min_jaccard``, or
+       containment >= ``min_containment`` (a truncated copy); and their
+       numbers and names agree (``min_entity_containment``): the same
+       sentences about another match, company or town are another story.
+    4. Connected components of verified pairs, then split where they chain
+       different stories (:func:`~.components.follow_versions`): the
+       best-ranked member takes every member it reaches through verified
+       pairs among members that share at least ``core_containment`` of
+       their shingles with it and pass the entity test against it, or are
+       almost all (``inside_containment``) inside a member that does; the
+       rest repeat. So the versions of an updated story, each close to the
+       next, stay one cluster even where the first and the last are only
+       loosely alike, while two stories joined by one article close to both
+       do not.
+    5. Canonical: the most complete latest version, i.e. among the members
+       with at least ``complete_share`` of the most words, the latest
+       published (undated counts as earliest); ties by rank. Each member's
+       relation to it is recorded (:data:`RELATIONS`).
+    """
+    n = len(exact_keys)
+    canonical = np.arange(n)
+    similarity = np.ones(n)
+    containment = np.ones(n)
+    exact = np.zeros(n, dtype=bool)
+    relation = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return Clusters(canonical, similarity, containment, exact, 0, 0, relation)
+
+    # Work in rank order so that every tie is broken the same way whatever
+    # the input order was.
+    dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
+    if not dated:
+        order = ranks.astype(np.int64, copy=False)
+    else:
+        order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
+
+    # 1. Exact duplicates: the best-ranked copy represents its group.
+    rep_of: dict[str, int] = {}
+    first_of = np.empty(n, dtype=np.int64)
+    for k in order.tolist():
+        first_of[k] = rep_of.setdefault(exact_keys[k], k)
+    del rep_of
+    reps = order[first_of[order] == order]  # rank order
+    exact[first_of != np.arange(n)] = True
+
+    # 2. LSH over representatives, in rank order; 3. verify candidates.
+    sig = _Rows(signatures, reps)
+    ns = n_shingles[reps].astype(np.float64)
+    # Entity sketches stay where they are (no copy per representative):
+    # the few pairs that need them index them through reps.
+    ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
+    pairs = candidate_pairs(sig, *params.bands())
+    n_candidates = len(pairs)
+    pairs, jac, cont = verified_pairs(sig, ns, ents, pairs, params)
+    n_verified = len(pairs)
+
+    # 4. Components that follow versions, split where they chain stories.
+    m = len(reps)
+    graph = version_graph(pairs, jac, cont, ns, m, params)
+    del pairs, jac, cont
+    rep_canon = follow_versions(graph, sig, ns, ents, params)
+    del graph
+
+    # 5. Canonical: the most complete latest version of each cluster.
+    stamp = [r[2] if not r[1] else "" for r in ranks] if dated else None
+    if dated:
+        words = np.array([-r[0] for r in ranks], dtype=np.int64)[reps]
+        rep_canon = most_complete_latest(rep_canon, words, [stamp[k] for k in reps.tolist()], params)
+
+    rep_sim = np.ones(m)
+    rep_cont = np.ones(m)
+    folded = np.flatnonzero(rep_canon != np.arange(m))
+    if len(folded):
+        rep_sim[folded], rep_cont[folded] = estimate(sig, ns, rep_canon[folded], folded)
+
+    # Map back to input indices; exact copies follow their representative.
+    canonical[reps] = reps[rep_canon]
+    similarity[reps] = rep_sim
+    containment[reps] = rep_cont
+    copies = np.flatnonzero(exact)
+    canonical[copies] = canonical[first_of[copies]]
+    similarity[copies] = similarity[first_of[copies]]
+    containment[copies] = containment[first_of[copies]]
+    exact &= canonical == first_of
+    # (An exact copy of another member takes that member's relation.)
+    relation = relations(canonical, similarity, containment, exact, n_shingles, stamp, params)
+    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
+
+
+class _Rows:
+    """The representatives' signatures in rank order, read through ``reps``
+    instead of copied (at a million articles the copy is 512 MB): what
+    LSH and the estimates index (rows, or all rows and some columns)."""
+
+    def __init__(self, signatures: np.ndarray, reps: np.ndarray):
+        self.signatures, self.reps = signatures, reps
+        self.shape = (len(reps), signatures.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.reps)
+
+    def __getitem__(self, key):
+        # np.take: several times faster than fancy indexing on a column slice.
+        if isinstance(key, tuple):  # the columns first (a view), then the rows
+            rows, cols = key
+            return np.take(self.signatures[:, cols], self.reps[rows], axis=0)
+        return np.take(self.signatures, self.reps[key], axis=0)
