@@ -69,7 +69,10 @@ class Chain:
         """Stage 1: repair the text (and title), split off a .txt title."""
         text, edits = repair_text(art.text)
         art.raw_chars = len(art.text)
-        if art.title is None:  # a .txt file: the title is the first line
+        if not art.title:
+            # A .txt file, or a record without a title (text dumps, many
+            # crawler exports): a short title-like first line is the
+            # headline. It becomes the title, so no step judges it as a line.
             art.title, text = split_title(text, self.max_title_words)
         elif art.title:
             art.title, title_edits = repair_text(art.title)

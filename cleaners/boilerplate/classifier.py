@@ -74,7 +74,9 @@ def _load(path: str) -> BlockModel:
 
 class ClassifierStep:
     """Removes the kept blocks the model scores at or above ``threshold``
-    (reason ``classifier``, with the score)."""
+    (reason ``classifier``, with the score), outside the article's body
+    only (guard ``outside_body``): a score is a guess, and a guess never
+    takes prose of the article's main run."""
 
     name = "classifier"
 
@@ -95,5 +97,5 @@ class ClassifierStep:
         for b in batch:
             for i in b.nonblank:
                 if p[k] >= self.threshold and i not in b.removed:
-                    b.remove(i, "classifier", float(p[k]))
+                    b.remove(i, "classifier", "outside_body", float(p[k]))
                 k += 1

@@ -373,4 +373,4 @@ class OfftopicStep:
         for score in offtopic_scores(kept, b.title, self.params):
             if is_offtopic(score, self.params, self.max_shared):
                 for i in score.lines:
-                    b.remove(i, "offtopic")
+                    b.remove(i, "offtopic", "topic")
