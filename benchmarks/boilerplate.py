@@ -340,6 +340,12 @@ def clean(records: list[dict], config: Path | None = None, cfg: Config | None = 
     """Run newsclean's learn and clean passes over ``records`` (one shard, as
     the flow does for a small run) and return id -> cleaned text ("" for a
     page the chain dropped). ``cfg`` replaces the configuration file."""
+    return {k: text for k, (_, text) in clean_records(records, config, cfg).items()}
+
+
+def clean_records(records: list[dict], config: Path | None = None, cfg: Config | None = None) -> dict[str, tuple[str, str]]:
+    """:func:`clean`, returning id -> (title, text) as the output record has
+    them: a record without a title gets its headline from the text."""
     # What users run, less the two stages that would hide pages from the
     # score: the length gate and dedup (pages here are distinct anyway).
     cfg = (cfg or load_config(config)).with_overrides(quality={"min_words": 0}, dedup={"enabled": False})
@@ -354,10 +360,10 @@ def clean(records: list[dict], config: Path | None = None, cfg: Config | None = 
             stats.merge(learn_shard(str(shard), cfg)[0])
         learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
         clean_shard(str(shard), str(Path(tmp) / "out"), cfg, learned, 0)
-        out = {r["id"]: "" for r in records}
+        out = {r["id"]: ("", "") for r in records}
         for line in open(Path(tmp) / "out.candidates.jsonl", encoding="utf-8"):
             row = json.loads(line)
-            out[row["id"]] = row["text"]
+            out[row["id"]] = (row.get("title") or "", row["text"])
         return out
 
 
