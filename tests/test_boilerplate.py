@@ -61,13 +61,30 @@ def test_rule_keeps_genuine_line(rules, case):
     assert case["line"] in res.text.split("\n"), [(e.reason, e.text) for e in res.edits]
 
 
-def test_glued_dateline_prefix_and_tweet_suffix_are_trimmed(rules):
-    text = "\n\n".join(["PORTVILLE (Northwire) - " + BODY[0], BODY[1],
-                        BODY[2] + " — Harbor Board (@harborboard) 3 March 2024", *BODY[3:]])
+def test_glued_dateline_prefix_is_trimmed(rules):
+    text = "\n\n".join(["PORTVILLE (Northwire) - " + BODY[0], *BODY[1:]])
     res = _clean(text, rules)
     assert res.text.split("\n\n")[0] == BODY[0]
-    assert BODY[2] in res.text and "@harborboard" not in res.text
-    assert {"dateline", "tweet_attribution"} <= {e.reason for e in res.edits}
+    assert [e.reason for e in res.edits] == ["dateline"]
+
+
+def test_site_rules_are_opt_in_and_apply_to_their_source_only(tmp_path):
+    """One site's text is no default: configs/sites/<source>.toml applies
+    when the run configuration names it, to that source alone."""
+    from cleaners.boilerplate import Boilerplate
+
+    line = BODY[4] + " ■"
+    text = "\n\n".join([*BODY[:4], line])
+    assert load_config().ruleset().sites == {}
+    cfg_path = tmp_path / "newsclean.toml"
+    cfg_path.write_text(f'[boilerplate]\nrules = "{(DATA.parent.parent / "configs" / "rules.toml").as_posix()}"\n'
+                        'site_rules = ["sites/goloadup.com.toml"]\n', encoding="utf-8")
+    rules = load_config(cfg_path).ruleset()
+    chain = Boilerplate(rules, ("sections", "rules"), None)
+    mine = chain.strip(text, TITLE, "goloadup.com")
+    other = chain.strip(text, TITLE, "harborgazette.com")
+    assert mine.text.endswith(BODY[4]) and [e.reason for e in mine.edits] == ["end_mark"]
+    assert other.text.endswith(line) and other.edits == []
 
 
 def test_upper_case_dateline_needs_capitals(rules):
