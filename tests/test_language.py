@@ -4,7 +4,6 @@ read in place from ../shared)."""
 
 from __future__ import annotations
 
-
 from cleaners.language import (
     LANGDETECT_LANGUAGES,
     UNKNOWN,
