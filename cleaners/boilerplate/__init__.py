@@ -32,7 +32,7 @@ furniture as ``no_article``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -56,6 +56,8 @@ class Step(Protocol):
 class BoilerplateResult:
     text: str
     edits: list[Edit]
+    # Removals the body guard refused, per reason (see .blocks).
+    refused: dict[str, int] = field(default_factory=dict)
 
 
 class Boilerplate:
@@ -103,7 +105,7 @@ class Boilerplate:
             else:
                 for b in batch:
                     step(b)
-        return [BoilerplateResult(b.text(), b.edits()) for b in batch]
+        return [BoilerplateResult(b.text(), b.edits(), dict(b.refused)) for b in batch]
 
 
 def strip_boilerplate(
