@@ -37,6 +37,8 @@ def boilerplate_rows() -> list[str]:
     if not r or "generalisation" not in r:
         return []
     g = r["generalisation"]["renders"]
+    folds = r["generalisation"].get("folds", [0, 1, 2, 3, 4])
+    unseen = "unseen sites" if len(folds) == 5 else f"unseen sites (held-out fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))} only)"
     rows = []
 
     def get(render: str, key: str = "folds") -> dict | None:
@@ -46,7 +48,7 @@ def boilerplate_rows() -> list[str]:
     d = get("dump")
     if d:
         base = get("dump", "rules_only") or {}
-        rows.append(f"| paragraph dumps, unseen sites: boilerplate blocks removed; content blocks kept (count / words); "
+        rows.append(f"| paragraph dumps, {unseen}: boilerplate blocks removed; content blocks kept (count / words); "
                     f"pages losing half their body | {_f(d['boilerplate_removed'])}; {_f(d['content_kept'])} / "
                     f"{_f(d['content_words_kept'])}; {d['pages_lost_half_content']} "
                     f"| rules only {_f(base.get('boilerplate_removed'))}; {_f(base.get('content_kept'))} / "
@@ -57,12 +59,12 @@ def boilerplate_rows() -> list[str]:
         if s:
             base = get(render, "rules_only")
             extra = f"; rules only {_f(base['f1_after'])}" if base else ""
-            rows.append(f"| {name}, unseen sites: 4-gram F1; content kept (count / words); pages losing half their body "
+            rows.append(f"| {name}, {unseen}: 4-gram F1; content kept (count / words); pages losing half their body "
                         f"| {_f(s['f1_after'])}; {_f(s['content_kept'])} / {_f(s['content_words_kept'])}; "
                         f"{s['pages_lost_half_content']} | uncleaned {_f(s['f1_before'])}{extra} |")
     aeb = [(r.removeprefix("aeb/"), v["folds"]) for r, v in g.items() if r.startswith("aeb/")]
     if aeb:
-        rows.append("| AEB extractor outputs, unseen sites: 4-gram F1 cleaned (uncleaned) | "
+        rows.append(f"| AEB extractor outputs, {unseen}: 4-gram F1 cleaned (uncleaned) | "
                     + ", ".join(f"{n} {_f(v['f1_after'])} ({_f(v['f1_before'])})" for n, v in aeb)
                     + f" | pages losing half their body: {max(v['pages_lost_half_content'] for _, v in aeb)} |")
     worst = [(render, v["folds"]["f1_after"] - v["folds"]["f1_before"]) for render, v in g.items()
