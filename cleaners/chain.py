@@ -25,7 +25,8 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
     A first line that reads like a paragraph is not a title (scrapes that lost
     their headline), so it stays in the body: longer than ``max_title_words``
     words, or a full sentence (more than 15 words ending in . ! or ?) —
-    headlines are short and rarely end with a full stop.
+    headlines are short and rarely end with a full stop. A line with nothing
+    after it is the text itself, not its headline.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -33,7 +34,8 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
             words = len(line.split())
             if words > max_title_words or (words > 15 and line.rstrip("\"”’'»)").endswith((".", "!", "?"))):
                 return "", text
-            return line, "\n".join(lines[i + 1 :]).strip("\n")
+            body = "\n".join(lines[i + 1 :]).strip("\n")
+            return (line, body) if body.strip() else ("", text)
     return "", ""
 
 
