@@ -37,28 +37,36 @@ def boilerplate_rows() -> list[str]:
     if not r or "generalisation" not in r:
         return []
     g = r["generalisation"]["renders"]
+    folds = r["generalisation"].get("folds", [0, 1, 2, 3, 4])
+    unseen = "unseen sites" if len(folds) == 5 else f"unseen sites (held-out fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))} only)"
     rows = []
 
     def get(render: str, key: str = "folds") -> dict | None:
         return (g.get(render) or {}).get(key)
 
+    # Every figure is the worse of records with a title and without one.
     d = get("dump")
     if d:
         base = get("dump", "rules_only") or {}
-        rows.append(f"| paragraph dumps, unseen sites: boilerplate blocks removed; content blocks kept (count / words) "
-                    f"| {_f(d['boilerplate_removed'])}; {_f(d['content_kept'])} / {_f(d['content_words_kept'])} "
+        rows.append(f"| paragraph dumps, {unseen}: boilerplate blocks removed; content blocks kept (count / words); "
+                    f"pages losing half their body | {_f(d['boilerplate_removed'])}; {_f(d['content_kept'])} / "
+                    f"{_f(d['content_words_kept'])}; {d['pages_lost_half_content']} "
                     f"| rules only {_f(base.get('boilerplate_removed'))}; {_f(base.get('content_kept'))} / "
-                    f"{_f(base.get('content_words_kept'))} |")
-    for render, name in (("html-text", "html-text"), ("inscriptis", "inscriptis"),
-                         ("trafilatura-recall", "trafilatura (recall)"), ("aeb/trafilatura", "AEB trafilatura output")):
+                    f"{_f(base.get('content_words_kept'))}; {base.get('pages_lost_half_content', '–')} |")
+    for render, name in (("html-text", "html-text whole page"), ("inscriptis", "inscriptis whole page"),
+                         ("trafilatura-recall", "trafilatura (recall)")):
         s = get(render)
         if s:
             base = get(render, "rules_only")
             extra = f"; rules only {_f(base['f1_after'])}" if base else ""
-            rows.append(f"| {name}, unseen sites: 4-gram F1 | {_f(s['f1_after'])} | uncleaned {_f(s['f1_before'])}{extra} |")
-    nt = get("aeb/trafilatura", "folds_no_title")
-    if nt:
-        rows.append(f"| AEB trafilatura output, no title given: F1 | {_f(nt['f1_after'])} | uncleaned {_f(nt['f1_before'])} |")
+            rows.append(f"| {name}, {unseen}: 4-gram F1; content kept (count / words); pages losing half their body "
+                        f"| {_f(s['f1_after'])}; {_f(s['content_kept'])} / {_f(s['content_words_kept'])}; "
+                        f"{s['pages_lost_half_content']} | uncleaned {_f(s['f1_before'])}{extra} |")
+    aeb = [(r.removeprefix("aeb/"), v["folds"]) for r, v in g.items() if r.startswith("aeb/")]
+    if aeb:
+        rows.append(f"| AEB extractor outputs, {unseen}: 4-gram F1 cleaned (uncleaned) | "
+                    + ", ".join(f"{n} {_f(v['f1_after'])} ({_f(v['f1_before'])})" for n, v in aeb)
+                    + f" | pages losing half their body: {max(v['pages_lost_half_content'] for _, v in aeb)} |")
     worst = [(render, v["folds"]["f1_after"] - v["folds"]["f1_before"]) for render, v in g.items()
              if render.startswith("aeb/") or render == "trafilatura-recall"]
     if worst:

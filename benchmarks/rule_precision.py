@@ -1,8 +1,13 @@
-"""Precision of every hand-written rule reason on the dev set's training
-fold (``-1``: the sites the rules were written from), per render: lines
-removed that the gold calls boilerplate, against lines removed that it
-calls content. The rules run before the classifier and override it, so a
-reason with low precision here costs content that no model can win back.
+"""Precision of every default rule of ``configs/rules.toml`` on the dev
+set's training fold (``-1``: the sites the rules were written from), over
+every render, and the number of distinct sites it fires on. A default rule
+must be a convention, not one site's text: at least ``MIN_SITES`` sites and
+``MIN_PRECISION`` (lines removed that the gold calls boilerplate, against
+lines removed that it calls content; ``mixed`` lines count for neither).
+Rules run through the real steps (``sections``, ``rules``) with the body
+guard; a rule below either bar is flagged, and belongs in an opt-in file
+under ``configs/sites/`` or nowhere. Held-out folds are never read here:
+what is decided from these figures is reported on folds 0-4.
 
     .venv/bin/python benchmarks/rule_precision.py [--steps sections,rules]
 """
@@ -19,9 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import devset  # noqa: E402
-from benchmarks.train_boilerplate import article  # noqa: E402
+from benchmarks.train_boilerplate import record  # noqa: E402
 from cleaners.boilerplate import Blocks, Boilerplate  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
+
+MIN_SITES = 3
+MIN_PRECISION = 0.99
 
 
 def main() -> None:
@@ -29,25 +37,48 @@ def main() -> None:
     ap.add_argument("--steps", default="sections,rules")
     args = ap.parse_args()
     cfg = load_config(None)
-    pre = Boilerplate(cfg.ruleset(), tuple(args.steps.split(",")), None)
-    out: dict = {"steps": args.steps, "fold": -1, "renders": {}}
+    rules = cfg.ruleset()
+    pre = Boilerplate(rules, tuple(args.steps.split(",")), None)
+    counts: dict[str, Counter] = defaultdict(Counter)
+    sites: dict[str, set[str]] = defaultdict(set)
+    refused: Counter = Counter()
     for render in devset.renders():
-        stats: dict[str, Counter] = defaultdict(Counter)
         for page in devset.load(render):
             if page["fold"] != -1:
                 continue
-            text, labels = article(page)
-            b = Blocks(text, page["title"], page["domain"])
-            for step in pre.steps:
-                step(b)
-            for n, i in enumerate(b.nonblank):
-                if i in b.removed:
-                    stats[b.removed[i]][labels[n]] += 1
-        out["renders"][render] = {r: dict(c) for r, c in stats.items()}
-        print(render)
-        for r, c in sorted(stats.items(), key=lambda x: -sum(x[1].values())):
-            tot = c["content"] + c["boilerplate"]
-            print(f"   {r:<18} boilerplate {c['boilerplate']:6d}  content {c['content']:5d}  precision {c['boilerplate'] / max(tot, 1):.3f}")
+            # Titled and untitled, as users hand records over.
+            for titled in (True, False):
+                title, text, labels = record(page, titled)
+                b = Blocks(text, title, page["domain"])
+                for step in pre.steps:
+                    step(b)
+                refused.update(b.refused)
+                for n, i in enumerate(b.nonblank):
+                    name = b.by.get(i) or (b.removed[i] if i in b.removed else None)
+                    if name:
+                        counts[name][labels[n]] += 1
+                        if labels[n] == "boilerplate":
+                            sites[name].add(page["domain"])
+    out: dict = {"steps": args.steps, "fold": -1, "min_sites": MIN_SITES, "min_precision": MIN_PRECISION,
+                 "refused_by_body_guard": dict(refused), "rules": {}}
+    names = [r.name for r in rules.rules]
+    flagged = 0
+    print(f"default rules on training fold -1 (titled and untitled, every render); "
+          f"bar: >= {MIN_SITES} sites, precision >= {MIN_PRECISION}")
+    for name in [*names, *sorted(set(counts) - set(names))]:
+        c = counts.get(name, Counter())
+        tot = c["content"] + c["boilerplate"]
+        prec = c["boilerplate"] / tot if tot else None
+        n_sites = len(sites.get(name, ()))
+        ok = name not in names or (prec is not None and prec >= MIN_PRECISION and n_sites >= MIN_SITES)
+        flagged += not ok
+        reason = next((r.reason for r in rules.rules if r.name == name), name)
+        out["rules"][name] = {"reason": reason, "boilerplate": c["boilerplate"], "content": c["content"],
+                              "precision": None if prec is None else round(prec, 4), "sites": n_sites, "ok": ok}
+        print(f"{'  ' if ok else '! '}{name:<34} {reason:<18} boilerplate {c['boilerplate']:6d}  content {c['content']:5d}  "
+              f"precision {'  -  ' if prec is None else f'{prec:.3f}'}  sites {n_sites:4d}")
+    print(f"{flagged} default rule(s) below the bar; removals refused by the body guard: "
+          + ", ".join(f"{k} {v}" for k, v in refused.most_common()))
     (devset.RESULTS / "rule_precision.json").write_text(json.dumps(out, indent=1) + "\n")
 
 

@@ -8,7 +8,10 @@ as scrapers hand text over, every block labelled against the gold text).
 Each page is turned into an article exactly as the pipeline sees it: every
 block repaired (``cleaners.repair``), blocks one per line (one per
 paragraph for a paragraph dump), the configured steps before
-``classifier`` applied (rules, page trimming, ...). The rows are the lines
+``classifier`` applied (rules, page trimming, ...). Half the pages (by a
+hash of the page) keep their ``<title>``; the other half train as records
+without a title, whose title-like first line the chain takes as the
+headline, so that untitled records keep their content. The rows are the lines
 still kept after those steps, labelled ``content`` (0) or ``boilerplate``
 (1); ``mixed`` blocks are left out of training.
 
@@ -46,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import devset  # noqa: E402
 from cleaners.boilerplate import Blocks, Boilerplate  # noqa: E402
+from cleaners.chain import split_title  # noqa: E402
 from cleaners.boilerplate.features import (  # noqa: E402
     CONTEXT_FEATURES,
     FEATURE_VERSION,
@@ -120,6 +124,24 @@ def article(page: dict) -> tuple[str, list[str]]:
     return sep.join(texts), labels
 
 
+def untitled(page: dict) -> bool:
+    """Half the pages, fixed by a hash of the page, train as records
+    without a title (text dumps, crawler exports): the model must not need
+    one."""
+    return int(hashlib.sha1(f"{page['dataset']}/{page['page']}".encode()).hexdigest(), 16) % 2 == 1
+
+
+def record(page: dict, titled: bool) -> tuple[str, str, list[str]]:
+    """(title, text, label per non-blank line) of the page as the pipeline
+    cleans it: with the page's title, or without one, when the chain takes
+    a title-like first line as the headline (:meth:`cleaners.chain.Chain.prepare`)."""
+    text, labels = article(page)
+    if titled and page.get("title"):
+        return page["title"], text, labels
+    title, body = split_title(text)
+    return title, body, labels[1:] if title else labels
+
+
 def build_rows(cfg: Config, renders: list[str] | None = None, batch: int = 200) -> Rows:
     rules = cfg.ruleset()
     pre = Boilerplate(rules, steps_before_classifier(cfg), None if cfg.boilerplate.offtopic_max_shared is False
@@ -132,8 +154,8 @@ def build_rows(cfg: Config, renders: list[str] | None = None, batch: int = 200) 
             chunk = pages[s:s + batch]
             blocks, labels, folds, sites, dsets = [], [], [], [], []
             for page in chunk:
-                text, lab = article(page)
-                b = Blocks(text, page.get("title") or "", devset_source(page))
+                title, text, lab = record(page, not untitled(page))
+                b = Blocks(text, title, devset_source(page))
                 for step in pre.steps:
                     step(b)
                 blocks.append(b)

@@ -25,7 +25,8 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
     A first line that reads like a paragraph is not a title (scrapes that lost
     their headline), so it stays in the body: longer than ``max_title_words``
     words, or a full sentence (more than 15 words ending in . ! or ?) —
-    headlines are short and rarely end with a full stop.
+    headlines are short and rarely end with a full stop. A line with nothing
+    after it is the text itself, not its headline.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -33,7 +34,8 @@ def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
             words = len(line.split())
             if words > max_title_words or (words > 15 and line.rstrip("\"”’'»)").endswith((".", "!", "?"))):
                 return "", text
-            return line, "\n".join(lines[i + 1 :]).strip("\n")
+            body = "\n".join(lines[i + 1 :]).strip("\n")
+            return (line, body) if body.strip() else ("", text)
     return "", ""
 
 
@@ -69,7 +71,10 @@ class Chain:
         """Stage 1: repair the text (and title), split off a .txt title."""
         text, edits = repair_text(art.text)
         art.raw_chars = len(art.text)
-        if art.title is None:  # a .txt file: the title is the first line
+        if not art.title:
+            # A .txt file, or a record without a title (text dumps, many
+            # crawler exports): a short title-like first line is the
+            # headline. It becomes the title, so no step judges it as a line.
             art.title, text = split_title(text, self.max_title_words)
         elif art.title:
             art.title, title_edits = repair_text(art.title)

@@ -98,7 +98,10 @@ class BoilerplateSettings:
     steps: Annotated[tuple[StepName, ...], AfterValidator(_unique)] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
     offtopic_max_shared: Share | Literal[False] = 0.14
     model: Annotated[str, Strict(), Field(min_length=1)] = "boilerplate-model.json"
-    classifier_threshold: Share = 0.975
+    classifier_threshold: Share = 0.976
+    # Opt-in per-site rule files (configs/sites/<source>.toml): rules that
+    # match one site's text, applied to that source only.
+    site_rules: Annotated[tuple[Annotated[str, Strict(), Field(min_length=1)], ...], AfterValidator(_unique)] = ()
 
 
 @dataclass(frozen=True)
@@ -342,6 +345,12 @@ def _raise(where: str, problems: list[str]) -> None:
         raise ConfigError(f"{where}: {len(problems)} configuration {noun}:\n" + "\n".join(f"  {p}" for p in problems))
 
 
+def _beside_or_shipped(config: Path, name: str) -> Path:
+    """A file a configuration names: beside it, else among the shipped configs."""
+    beside = (config.parent / name).resolve()
+    return beside if beside.exists() else (DEFAULT_CONFIG.parent / name).resolve()
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a run configuration (and the rule file it names);
     raise :class:`ConfigError` listing every problem."""
@@ -368,6 +377,18 @@ def load_config(path: str | Path | None = None) -> Config:
                           f"cannot read {rules_path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{rules_path}: not valid TOML: {exc}") from None
+    sites = dict(rules.get("sites", {}))
+    for name in sections["boilerplate"].site_rules:
+        site_path = _beside_or_shipped(path, name)
+        try:
+            with open(site_path, "rb") as fh:
+                sites[site_path.name.removesuffix(".toml")] = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"{path}: [boilerplate] site_rules: cannot read {site_path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{site_path}: not valid TOML: {exc}") from None
+    if sites:
+        rules = {**rules, "sites": sites}
     cfg = Config(**sections, rules=rules, path=str(path))
     try:
         cfg.ruleset()  # rules.toml is checked by its own loader (cleaners.boilerplate.rules)

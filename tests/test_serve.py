@@ -205,9 +205,12 @@ def test_scheduled_runs_complete_incrementally_then_shut_down(tmp_path):
         assert rec2["config_hash"] == rec["config_hash"]
         dropped = {json.loads(l)["id"]: json.loads(l) for l in (out / "dropped.jsonl").read_text().splitlines()}
         kept = {json.loads(l)["id"] for l in (out / "articles.jsonl").read_text().splitlines()}
-        new_id = "late/oyster-season-again.txt"
-        # A copy of a kept article: folded into it, whichever of the two is canonical.
-        assert (new_id in dropped and dropped[new_id]["reason"] == "duplicate") or new_id in kept
+        new_id, original = "late/oyster-season-again.txt", "harbor-gazette/oyster-season.txt"
+        # A copy of a kept article: folded into it, whichever of the two is
+        # canonical; the other one is dropped as its duplicate.
+        assert (new_id in kept) != (original in kept), "exactly one of the copy and its original is kept"
+        gone = original if new_id in kept else new_id
+        assert gone in dropped and dropped[gone]["reason"] == "duplicate"
 
         # Ctrl-C/SIGTERM: the runner stops and pauses the schedule.
         code = _stop(serve, 60)

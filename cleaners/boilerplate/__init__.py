@@ -8,9 +8,10 @@ configuration), each a small class with one job that reads an article's
   the article) cut to the article's block of sentence-length lines;
 * ``sections`` (:mod:`.rules`): suffixes glued to lines and trailing
   sections of links or comments (rules of those kinds);
-* ``rules`` (:mod:`.rules`): line rules, regexes kept as data in ``configs/rules.toml``,
-  generic plus per-site: footers, related links, bylines, datelines, credits,
-  trailers, share and cookie lines, title lines. High precision: they run
+* ``rules`` (:mod:`.rules`): line rules, regexes kept as data in
+  ``configs/rules.toml`` (conventions seen on many sites; one site's text
+  only in opt-in ``configs/sites/`` files): footers, related links, bylines,
+  datelines, credits, trailers, share and cookie lines, title lines. High precision: they run
   before the classifier and override it;
 * ``learned`` (:mod:`.learned`): lines that recur across many different
   articles of one source;
@@ -21,6 +22,9 @@ configuration), each a small class with one job that reads an article's
 * ``offtopic`` (:mod:`.offtopic`): a paragraph spliced in from another story.
 
 The first decision about a block wins, so the order is the precedence.
+No step removes the article itself: every removal names the guard it
+passed, and the prose of the article's main run is protected from every
+step that decides on its own say (see :mod:`.blocks`, the body guard).
 Whether what is left is still an article is not decided here: the gates
 (:mod:`cleaners.gates`) read the edits and drop a page that was all
 furniture as ``no_article``.
@@ -28,7 +32,7 @@ furniture as ``no_article``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -52,6 +56,8 @@ class Step(Protocol):
 class BoilerplateResult:
     text: str
     edits: list[Edit]
+    # Removals the body guard refused, per reason (see .blocks).
+    refused: dict[str, int] = field(default_factory=dict)
 
 
 class Boilerplate:
@@ -99,7 +105,7 @@ class Boilerplate:
             else:
                 for b in batch:
                     step(b)
-        return [BoilerplateResult(b.text(), b.edits()) for b in batch]
+        return [BoilerplateResult(b.text(), b.edits(), dict(b.refused)) for b in batch]
 
 
 def strip_boilerplate(

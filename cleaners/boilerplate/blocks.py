@@ -11,15 +11,72 @@ with a reason code and, for a scored decision, the score) and
 The first decision about a block wins: a later step never relabels a block
 an earlier one removed, which is what lets high-precision rules run first
 and override the classifier.
+
+**The body guard.** Deleting the article is the one failure users cannot
+forgive, so no step removes a block on its own say: every removal names the
+guard it passed (:data:`GUARDS`), and :meth:`Blocks.remove` checks it. The
+reference is the article's body as given: its main runs of prose
+(:func:`prose_runs`, the run holding the most words and any run at least
+half its size), and the prose lines in them are protected. A step whose
+guard is ``outside_body`` (the classifier, learned lines, page trimming and
+every rule not marked ``in_body``) cannot remove a protected line; the
+removal is refused and counted in :attr:`Blocks.refused`. A trailing section
+passes ``after_body`` only when the article's main run lies wholly before
+its opening line (:meth:`Blocks.body_before`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+from ..gates import is_prose
 from ..record import Edit
+
+# What a removal must show to go:
+#   outside_body  the block is not prose of the article's main runs
+#   after_body    a trailing section opens after the article's main run
+#   convention    a whole-line rule marked in_body (a measured convention
+#                 shaped like a sentence: reporting credits, sign-up offers,
+#                 widget code), which may take a protected line
+#   title         the block repeats the title the record carries
+#   topic         the off-topic check (a paragraph spliced from another story)
+GUARDS = ("outside_body", "after_body", "convention", "title", "topic")
+
+# Body lines separated by at most this many other lines belong together;
+# another run of at least RUN_SHARE of the main run's words is body too (an
+# article split by a gallery or an inline promo). Same gap as the
+# classifier's in_main_block feature.
+RUN_GAP = 6
+RUN_SHARE = 0.5
+
+
+def prose_runs(lines: list[str], idx: list[int], gap: int = RUN_GAP) -> list[tuple[int, int, int]]:
+    """Runs of prose among ``lines[i] for i in idx``: (first position, last
+    position, words), positions into ``idx``; prose lines at most ``gap``
+    other lines apart share a run."""
+    runs: list[list[int]] = []
+    last = None
+    for pos, i in enumerate(idx):
+        line = lines[i]
+        if not is_prose(line):
+            continue
+        w = len(line.split())
+        if last is not None and pos - last - 1 <= gap:
+            runs[-1][1] = pos
+            runs[-1][2] += w
+        else:
+            runs.append([pos, pos, w])
+        last = pos
+    return [(a, b, w) for a, b, w in runs]
+
+
+def _largest(runs: list[tuple[int, int, int]]) -> int:
+    return max((w for _, _, w in runs), default=0)
 
 
 class Blocks:
-    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims")
+    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "guards",
+                 "by", "refused", "_body")
 
     def __init__(self, text: str, title: str = "", source: str | None = None,
                  learned: frozenset[str] = frozenset()):
@@ -32,17 +89,54 @@ class Blocks:
         self.removed: dict[int, str] = {}  # line index -> reason
         self.scores: dict[int, float] = {}  # line index -> score of the step that removed it
         self.trims: list[tuple[int, Edit]] = []
+        self.guards: dict[int, str] = {}  # line index -> guard its removal passed
+        self.by: dict[int, str] = {}  # line index -> the rule that removed it (rules.toml place)
+        self.refused: Counter[str] = Counter()  # reason -> removals the body guard refused
+        self._body: frozenset[int] | None = None
+
+    @property
+    def body(self) -> frozenset[int]:
+        """Line indices of the protected body: the prose lines of the main
+        runs of the text as given (before any step removed anything)."""
+        if self._body is None:
+            idx = self.nonblank
+            runs = prose_runs(self.lines, idx)
+            best = _largest(runs)
+            self._body = frozenset(idx[pos] for a, b, w in runs if w >= RUN_SHARE * best
+                                   for pos in range(a, b + 1) if is_prose(self.lines[idx[pos]]))
+        return self._body
+
+    def body_before(self, live: list[int], pos: int) -> bool:
+        """A trailing section opening at ``live[pos]`` cuts after the body:
+        the largest run of prose lies before the opening line, counting the
+        opening line as a break (a run that continues past it is not the
+        article's)."""
+        before = _largest(prose_runs(self.lines, live[:pos]))
+        return before > 0 and before >= _largest(prose_runs(self.lines, live[pos + 1:]))
 
     def live(self) -> list[int]:
         """Indices of the non-blank lines no step has removed, in order."""
         removed = self.removed
         return [i for i in self.nonblank if i not in removed] if removed else list(self.nonblank)
 
-    def remove(self, i: int, reason: str, score: float | None = None) -> None:
-        if i not in self.removed:
-            self.removed[i] = reason
-            if score is not None:
-                self.scores[i] = score
+    def remove(self, i: int, reason: str, guard: str, score: float | None = None, by: str = "") -> bool:
+        """Remove line ``i`` with ``reason``, if the ``guard`` the step
+        passed allows it (see :data:`GUARDS`); False when the line was
+        already removed or the guard refused (counted in :attr:`refused`)."""
+        if i in self.removed:
+            return False
+        if guard not in GUARDS:
+            raise ValueError(f"unknown guard {guard!r}; known: {', '.join(GUARDS)}")
+        if guard == "outside_body" and i in self.body:
+            self.refused[reason] += 1
+            return False
+        self.removed[i] = reason
+        self.guards[i] = guard
+        if by:
+            self.by[i] = by
+        if score is not None:
+            self.scores[i] = score
+        return True
 
     def trim(self, i: int, start: int, end: int, reason: str) -> None:
         """Cut ``lines[i][start:end]`` (a prefix or a suffix) off a kept line."""

@@ -57,14 +57,21 @@ class BlockModel:
             raise ValueError("the boilerplate model was trained with other [classifier] patterns than rules.toml "
                              "holds: retrain it (make train-boilerplate)")
 
-    def score(self, X: np.ndarray, art: np.ndarray) -> np.ndarray:
-        """P(furniture) of every row."""
+    def score(self, X: np.ndarray, art: np.ndarray, need: np.ndarray | None = None) -> np.ndarray:
+        """P(furniture) of every row (of the rows ``need`` marks; 0 for the
+        others). The first stage scores every row: its scores are the
+        neighbours' context of the second."""
         if not len(X):
             return np.zeros(0, dtype=np.float32)
         p1 = self.stage1.predict(X, num_threads=1)
         prose = X[:, self.features.index("is_prose")] > 0
         X2 = np.hstack([X, context_features(p1, art, prose)])
-        return self.stage2.predict(X2, num_threads=1).astype(np.float32)
+        if need is None:
+            return self.stage2.predict(X2, num_threads=1).astype(np.float32)
+        out = np.zeros(len(X), dtype=np.float32)
+        if need.any():
+            out[need] = self.stage2.predict(X2[need], num_threads=1)
+        return out
 
 
 @lru_cache(maxsize=4)
@@ -74,7 +81,9 @@ def _load(path: str) -> BlockModel:
 
 class ClassifierStep:
     """Removes the kept blocks the model scores at or above ``threshold``
-    (reason ``classifier``, with the score)."""
+    (reason ``classifier``, with the score), outside the article's body
+    only (guard ``outside_body``): a score is a guess, and a guess never
+    takes prose of the article's main run."""
 
     name = "classifier"
 
@@ -90,10 +99,15 @@ class ClassifierStep:
         return self.model.score(X, art)
 
     def batch(self, batch: Sequence[Blocks]) -> None:
-        p = self.scores(batch)
+        # Lines a step already removed need no final score. (Lines of the
+        # protected body are scored: a refusal is counted.)
+        need = np.fromiter((i not in b.removed for b in batch for i in b.nonblank),
+                           dtype=bool, count=sum(len(b.nonblank) for b in batch))
+        X, art = local_features(batch, self.patterns)
+        p = self.model.score(X, art, need)
         k = 0
         for b in batch:
             for i in b.nonblank:
                 if p[k] >= self.threshold and i not in b.removed:
-                    b.remove(i, "classifier", float(p[k]))
+                    b.remove(i, "classifier", "outside_body", float(p[k]))
                 k += 1

@@ -122,7 +122,10 @@ class SourceLineStats:
 
 
 class LearnedStep:
-    """Removes the lines learned as boilerplate for the article's source."""
+    """Removes the lines learned as boilerplate for the article's source,
+    outside the article's body only (guard ``outside_body``): a paragraph
+    that recurs in a source's stories (a standard disclaimer sentence inside
+    the story) is not taken on recurrence alone."""
 
     name = "learned"
 
@@ -132,4 +135,4 @@ class LearnedStep:
         lines, learned = b.lines, b.learned
         for i in b.live():
             if line_key(lines[i]) in learned:
-                b.remove(i, "learned")
+                b.remove(i, "learned", "outside_body")

@@ -28,6 +28,10 @@ class OfftopicParams:
 
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
+    # A splice is a paragraph or two; when the check would take more than
+    # this share of the article body's words, it has misread the article
+    # (a page whose title is "Menu"), and takes none of the body.
+    max_body_share: float = 1 / 3
     max_relative: float = 0.4
     anchor_weight: float = 0.0
     unanchored_max_title_words: int = 0
@@ -370,7 +374,15 @@ class OfftopicStep:
             return
         removed = b.removed
         kept = [ln if i not in removed else "" for i, ln in enumerate(b.lines)]
-        for score in offtopic_scores(kept, b.title, self.params):
-            if is_offtopic(score, self.params, self.max_shared):
-                for i in score.lines:
-                    b.remove(i, "offtopic")
+        found = [i for score in offtopic_scores(kept, b.title, self.params)
+                 if is_offtopic(score, self.params, self.max_shared) for i in score.lines]
+        if not found:
+            return
+        # Guard "topic" while the paragraphs found are a splice's size
+        # against the body; beyond that, only what lies outside the body.
+        body = b.body
+        body_words = sum(len(b.lines[i].split()) for i in body)
+        taken = sum(len(b.lines[i].split()) for i in found if i in body)
+        guard = "topic" if taken <= self.params.max_body_share * body_words else "outside_body"
+        for i in found:
+            b.remove(i, "offtopic", guard)

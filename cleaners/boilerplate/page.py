@@ -119,4 +119,4 @@ class PageStep:
         if self.params is None or not self.params.enabled:
             return
         for i in main_block(b.lines, b.live(), self.params) or ():
-            b.remove(i, "page")
+            b.remove(i, "page", "outside_body")

@@ -50,6 +50,14 @@ class Rule:
     # section_end only: how far from the end the section may open (default:
     # the rule set's tail_share); comment threads can be longer than the story.
     tail_share: float | None = None
+    # line only: the rule may take a line of the article's protected body
+    # (guard "convention"): for conventions shaped like a sentence
+    # (reporting credits, sign-up offers, widget code), whose precision
+    # benchmarks/rule_precision.py prints. Other rules pass "outside_body".
+    in_body: bool = False
+    # Where the rule was written ("rules.toml [[line]] #3"), so that a
+    # removal can be traced to its rule (benchmarks/rule_precision.py).
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +108,8 @@ class RulesError(ValueError):
     """rules.toml holds something the cleaner cannot use."""
 
 
-_RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool}
+_RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool,
+              "in_body": bool}
 _SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page", "classifier")
 
 
@@ -170,6 +179,8 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
         raise RulesError(f"{where}: where = {place!r}; allowed: {', '.join(PLACES)}")
     if "tail_share" in d and (kind != "section_end" or not 0 < d["tail_share"] <= 1):
         raise RulesError(f"{where}: tail_share = {d['tail_share']!r} (only for [[section_end]], in (0, 1])")
+    if d.get("in_body") and kind != "line":
+        raise RulesError(f"{where}: in_body is only for [[line]] rules")
     if "max_words" in d and d["max_words"] < 1:
         raise RulesError(f"{where}: max_words = {d['max_words']!r} must be at least 1")
     # Patterns that rely on capitals (city datelines) must say so: under
@@ -179,7 +190,7 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
         pattern = regex.compile(d["pattern"], flags)
     except regex.error as exc:
         raise RulesError(f"{where}: pattern does not compile ({exc}): {d['pattern']!r}") from None
-    return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"))
+    return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"), d.get("in_body", False), where)
 
 
 def _unknown(d: Mapping[str, Any], known, where: str) -> None:
@@ -267,7 +278,10 @@ class SectionStep(_RuleStep):
     """What hangs off the end: suffixes glued to a line (tweet attributions,
     end marks) and trailing sections of links or comments, from their
     opening line on. Runs before page trimming, where "the end" is the end
-    of what the scraper handed over."""
+    of what the scraper handed over. A section cuts only after the
+    article's body, never across it (guard ``after_body``): a "Comment"
+    link or "prev next" above a story opens no thread; a refused cut is
+    counted in ``Blocks.refused``."""
 
     name = "sections"
     KINDS = ("suffix", "section_end")
@@ -292,8 +306,11 @@ class SectionStep(_RuleStep):
             share = s.tail_share if rule.tail_share is None else rule.tail_share
             for pos, i in enumerate(live):
                 if pos >= n * (1 - share) and prose[pos] >= s.section_min_prose and rule.pattern.search(lines[i]):
+                    if not b.body_before(live, pos):
+                        b.refused[rule.reason] += 1
+                        continue
                     for j in live[pos:]:
-                        b.remove(j, rule.reason)
+                        b.remove(j, rule.reason, "after_body", by=rule.name)
                     break
 
 
@@ -312,7 +329,7 @@ class RuleStep(_RuleStep):
         for pos, i in enumerate(live):
             line = lines[i]
             if title and pos < edge and len(line) <= 2 * len(title) + 20 and is_title_line(line, title):
-                b.remove(i, "title")
+                b.remove(i, "title", "title")
                 continue
             nw = len(line.split())
             for rule in line_rules:
@@ -321,7 +338,7 @@ class RuleStep(_RuleStep):
                 if not _in_place(rule, pos, n, edge):
                     continue
                 if rule.pattern.search(line):
-                    b.remove(i, rule.reason)
+                    b.remove(i, rule.reason, "convention" if rule.in_body else "outside_body", by=rule.name)
                     break
 
 
