@@ -330,6 +330,11 @@ class Page:
                     break
             else:
                 before.append(f"<p class='ln'>{_e(line)}</p>")
+        # Lines the repair stage removed (a markdown autolink) are gone from the
+        # text as read; they are still removals, so they are shown, last.
+        for text, left in removals.items():
+            for reason in left:
+                before.append(f"<p class='ln'><span class='rm'>{_e(text)}</span><span class='why'>{_e(reason)}</span></p>")
         after = "".join(f"<p class='ln'>{_e(p)}</p>" for p in ex.after.split("\n") if p.strip())
         reasons = Counter(e["reason"] for e in ex.edits if e["reason"] not in CHANGE_REASONS)
         pills = "".join(f"<span class='pill red'>{_e(r)} ×{n}</span>" for r, n in reasons.most_common())
