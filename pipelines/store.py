@@ -117,6 +117,8 @@ import numpy as np
 import orjson
 import xxhash
 
+from cleaners.boilerplate.learned import LINE_ROW
+
 from .errors import UserError
 
 STATE_FORMAT = 2
@@ -480,13 +482,25 @@ class Segment:
     def filtered(self, shard: str) -> Path:
         return self.path / f"{shard}.filtered.jsonl"
 
+    def repaired(self, shard: str) -> Path:
+        return self.path / f"{shard}.repaired.jsonl"
+
+    def lines(self, shard: str) -> Path:
+        return self.path / f"{shard}.lines.npy"
+
+    def load_lines(self, shard: str) -> np.ndarray:
+        path = self.lines(shard)
+        try:
+            table = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{path}: not a line table ({exc})") from None
+        if table.dtype != LINE_ROW:
+            raise StateError(f"{path}: a table of {table.dtype}, not of line rows {LINE_ROW}")
+        return table
+
     @property
     def rejected(self) -> Path:
         return self.path / "rejected.jsonl"
-
-    @property
-    def boilerplate(self) -> Path:
-        return self.path / "boilerplate.json"
 
     def shard_index(self, shard: str) -> Iterator[tuple[str, str, str]]:
         return _parse_index(self.path / f"{shard}.index.tsv", self.escaped)
@@ -625,11 +639,3 @@ class State:
         write_json(self.root / "manifest.json", self.manifest)
         return Segment(target)
 
-    @property
-    def boilerplate_path(self) -> Path | None:
-        """The latest learned line statistics (in the latest segment that
-        has them)."""
-        for seg in reversed(self.segments):
-            if seg.boilerplate.exists():
-                return seg.boilerplate
-        return None

@@ -203,7 +203,7 @@ def test_a_learned_shard_is_repaired_once(tmp_path):
     for name in ("learned", "plain"):
         (tmp_path / f"{name}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
     stats, _ = learn_shard(str(tmp_path / "learned.jsonl"), cfg)
-    learned = {src: stats.boilerplate(src) for src in stats.lines}
+    learned = stats.learned()
     assert any(learned.values()), "the sample has recurring lines to learn"
     for name in ("learned", "plain"):
         clean_shard(str(tmp_path / f"{name}.jsonl"), str(tmp_path / f"out-{name}"), cfg, learned)
