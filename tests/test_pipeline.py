@@ -233,19 +233,6 @@ def test_the_command_gives_the_flows_output_and_stops_its_server(sample, tmp_pat
         urllib.request.urlopen(server.group(1) + "/api/health", timeout=2)
 
 
-def test_learn_sample_step_is_the_smallest_power_of_two_that_fits():
-    from pipelines.flow import learn_sample_step
-
-    for want in (1, 3, 10):
-        prev = 1
-        for shards in range(1, 200):
-            step = learn_sample_step(shards, want)
-            assert step & (step - 1) == 0 and -(-shards // step) <= want
-            assert step == 1 or -(-shards // (step // 2)) > want
-            assert step >= prev  # only ever doubles as shards arrive
-            prev = step
-
-
 def test_learning_while_reading_on_many_shards_gives_the_same_corpus(sample, run_flow, tmp_path):
     """Small shards on two workers: shards are learned from as the read step
     writes them, and the corpus is the one the one-shard run gives."""
