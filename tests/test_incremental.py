@@ -199,3 +199,33 @@ def test_aeb_copies_in_parts_give_one_runs_bytes(aeb, split):
     assert all(r["recleaned"]["articles"] > 0 for r in later), "each later part changes what is learned"
     # Only what a changed line touches is cleaned again, not the corpus.
     assert all(r["recleaned"]["articles"] < r["counts"]["corpus_kept"] / 2 for r in later)
+
+
+def test_a_nightly_run_killed_while_cleaning_again_then_rerun_gives_one_runs_bytes(runs, run_flow, corpus, tmp_path):
+    """SIGKILL the second half's run once it has cleaned earlier articles
+    again (into its staging folder, not committed): the rerun starts over
+    and gives one run's bytes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    run_flow(corpus / "first", out)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["NEWSCLEAN_HOME"] = str(tmp_path / "home")
+    run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--input", str(corpus / "second"), "--output", str(out)],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list((out / "state").glob(".staging-*/r*.candidates.jsonl")):
+        assert run.poll() is None, f"the run ended before it was killed: {run.communicate()[1][-2000:]}"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=60)
+    assert run.returncode == -9
+    assert json.loads((out / "state" / "manifest.json").read_text())["segments"] == ["00001"]
+    again = _record(run_flow(corpus / "second", out))
+    assert again["recleaned"]["articles"] > 0
+    _same_bytes(out, runs["whole"])
