@@ -368,8 +368,10 @@ class Reclean:
                 "lines": dict(sorted(self.lines.items())), "sources": dict(sorted(self.sources.items()))}
 
 
-def plan_reclean(segments: list[Segment], before: set, after: set, staging: Path, shard_size: int) -> Reclean:
-    """Find, through the line tables of earlier segments, the articles that
+def plan_reclean(segments: list[Segment], tables: list[tuple[int, str, np.ndarray]], before: set, after: set, staging: Path,
+                  shard_size: int) -> Reclean:
+    """Find, through the line tables of earlier segments (``tables``:
+    segment index, shard, table), the articles that
     hold a (source, line) whose learned status differs between ``before``
     and ``after``, and write their repaired text (from the segment that
     first read them) as pass-2 input files in ``staging``, in output order.
@@ -381,16 +383,12 @@ def plan_reclean(segments: list[Segment], before: set, after: set, staging: Path
         return plan
     keys = np.array(sorted({k for _, k in gained | lost}), dtype=np.uint64)
     picks: dict[tuple[int, str], dict[int, set[str]]] = {}
-    for si, seg in enumerate(segments):
-        for shard in seg.shards():
-            if not seg.lines(shard).exists():
-                continue  # a segment written before line tables, or of articles cleaned again
-            t = seg.load_lines(shard)
-            hit = t[np.isin(t["key"], keys)]
-            for src, key, row in zip(hit["src"].tolist(), hit["key"].tolist(), hit["row"].tolist()):
-                why = "line_learned" if (src, key) in gained else "line_unlearned" if (src, key) in lost else None
-                if why:
-                    picks.setdefault((si, shard), {}).setdefault(row, set()).add(why)
+    for si, shard, t in tables:
+        hit = t[np.isin(t["key"], keys)]
+        for src, key, row in zip(hit["src"].tolist(), hit["key"].tolist(), hit["row"].tolist()):
+            why = "line_learned" if (src, key) in gained else "line_unlearned" if (src, key) in lost else None
+            if why:
+                picks.setdefault((si, shard), {}).setdefault(row, set()).add(why)
     rows: list[tuple[tuple, str]] = []
     for (si, shard), picked in sorted(picks.items()):
         with open(segments[si].repaired(shard), encoding="utf-8") as fh:
@@ -427,15 +425,17 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, state: State
     if not b.learn or not shards:
         return {}, Reclean(), repair
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
-    for seg in state.segments:
-        for shard in seg.shards():
-            if seg.lines(shard).exists():
-                stats.add(seg.load_lines(shard))
+    # Shards without a table: articles cleaned again (theirs is where they
+    # were first read), or segments written before line tables.
+    tables = [(si, shard, seg.load_lines(shard)) for si, seg in enumerate(state.segments) for shard in seg.shards()
+              if seg.lines(shard).exists()]
+    for _, _, table in tables:
+        stats.add(table)
     before = stats.learned_pairs()
     stats.merge(new)
     learned = stats.learned()
     after = {(src, int(k, 16)) for src, keys in learned.items() for k in keys}
-    plan = plan_reclean(state.segments, before, after, Path(staging), cfg.run.shard_size)
+    plan = plan_reclean(state.segments, tables, before, after, Path(staging), cfg.run.shard_size)
     log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
              len(after), len(learned), plan.lines["learned"], plan.lines["unlearned"], len(plan.ids))
     return learned, plan, repair
