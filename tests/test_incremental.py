@@ -229,3 +229,25 @@ def test_a_nightly_run_killed_while_cleaning_again_then_rerun_gives_one_runs_byt
     again = _record(run_flow(corpus / "second", out))
     assert again["recleaned"]["articles"] > 0
     _same_bytes(out, runs["whole"])
+
+
+def test_the_line_index_holds_the_lines_the_learned_step_looks_up_after_a_trim():
+    """A footer glued to an end mark is looked up without it: the article's
+    line table must index that line too (a probe row, not counted), or a
+    later run that learns the footer would not clean this article again."""
+    from cleaners.boilerplate import line_key, strip_boilerplate
+    from cleaners.boilerplate.learned import line_table, trimmed_lines
+    from pipelines.config import load_config
+
+    rules = load_config(None).ruleset()
+    footer = "Ledger tip line: our desk reads every message."
+    body = ["The Portville harbor board voted on Monday to raise ferry fares by 6 percent from June, saying the money will pay for two new vessels.",
+            "Commuters who cross the bay every day will pay about $1.10 more per week, according to figures presented at the meeting."]
+    text = "\n\n".join([*body, footer + " ■"])
+    learned = strip_boilerplate(text, rules=rules, learned=frozenset({line_key(footer)}))
+    assert footer not in learned.text and "learned" in [e.reason for e in learned.edits]
+    plain = strip_boilerplate(text, rules=rules)
+    assert footer in trimmed_lines(text, plain.edits)
+    table = line_table("ledger", text.split("\n"), 0, trimmed_lines(text, plain.edits))
+    probe = table[table["key"] == int(line_key(footer), 16)]
+    assert len(probe) == 1 and not probe["counted"][0]

@@ -88,9 +88,9 @@ def trimmed_lines(text: str, edits: Iterable[Edit]) -> list[str]:
         have = variants.setdefault(n, {lines[n]})
         for line in list(have):
             if e.text in line:
-                have.add(line[: line.rfind(e.text)])
-                have.add(line[line.find(e.text) + len(e.text):])
-    return sorted({v for n, vs in variants.items() for v in vs if v.strip() and v != lines[n]})
+                have.add(line[: line.rfind(e.text)].strip())
+                have.add(line[line.find(e.text) + len(e.text):].strip())
+    return sorted({v for n, vs in variants.items() for v in vs if v and v != lines[n]})
 
 
 def line_table(source: str | None, lines: Sequence[str], row: int = 0, probes: Sequence[str] = ()) -> np.ndarray:
