@@ -358,7 +358,7 @@ def clean_records(records: list[dict], config: Path | None = None, cfg: Config |
         stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
         if cfg.boilerplate.learn:
             stats.merge(learn_shard(str(shard), cfg)[0])
-        learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
+        learned = stats.learned() if cfg.boilerplate.learn else {}
         clean_shard(str(shard), str(Path(tmp) / "out"), cfg, learned, 0)
         out = {r["id"]: ("", "") for r in records}
         for line in open(Path(tmp) / "out.candidates.jsonl", encoding="utf-8"):

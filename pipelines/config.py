@@ -94,7 +94,6 @@ class BoilerplateSettings:
     learn: Bool = True
     learn_min_articles: Positive = 3
     learn_min_share: Share = 0.2
-    learn_sample_articles: Positive = 20000
     steps: Annotated[tuple[StepName, ...], AfterValidator(_unique)] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
     offtopic_max_shared: Share | Literal[False] = 0.14
     model: Annotated[str, Strict(), Field(min_length=1)] = "boilerplate-model.json"

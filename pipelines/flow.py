@@ -13,6 +13,7 @@ task per shard on the configured task runner (``executor = "prefect"``, e.g.
 from __future__ import annotations
 
 import atexit
+import heapq
 import json
 import multiprocessing
 import os
@@ -22,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,13 @@ from prefect.utilities.annotations import quote
 
 from cleaners.boilerplate import SourceLineStats
 from cleaners.dedup import SIGNATURE_VERSION, cluster, rank_key
-from cleaners.record import Article
 
 from . import report as report_mod
 from . import runtime
 from .errors import is_disk_error, report_once
 from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
-from .stages import ShardStats, check_model, clean_shard, learn_shard, warm_up
+from .stages import ShardStats, check_model, clean_shard, learn_shard, position, warm_up
 from .formats.writers import write_corpus
 from .store import (RUN_RECORD, OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
                     new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
@@ -248,6 +248,7 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
     shards: list[str] = []
     buf: list[str] = []
     rejected_docs: list[Rejected] = []
+    rejected_pos: list[list] = []
     valid_ids: set[str] = set()
     conflicts: list[dict] = []
     counts = Counter()
@@ -265,10 +266,15 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
             if on_shard is not None:
                 on_shard(len(shards) - 1, str(path))
 
+    place = ["", 0]
     for doc, path, line in read_documents_at(found, cfg.input.max_file_bytes):
         counts["documents"] += 1
+        # The order of the outputs (pipelines.stages.position): the file, then
+        # the document's place in it, whichever run reads it.
+        place = [path, place[1] + 1 if place[0] == path else 0]
         if isinstance(doc, Rejected):
             rejected_docs.append(doc)  # named once every valid id is known
+            rejected_pos.append(place)
             continue
         chash = content_hash(doc.text if doc.html is None else doc.html + "\x00" + doc.text, doc.title)
         previous = seen.get(doc.id)
@@ -280,10 +286,11 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
             where = f"{path}:{line}" if line is not None else path
             rejected_docs.append(Rejected(where, f"duplicate id {doc.id!r}: an earlier run already holds a different document "
                                                  "under this id (the first record of an id keeps it)", path, line))
+            rejected_pos.append(place)
             conflicts.append({"id": doc.id, "quarantined_as": where})
             continue
         counts["updated" if previous else "new"] += 1
-        buf.append(dumps({"article": doc.to_dict(), "hash": chash}))
+        buf.append(dumps({"article": doc.to_dict(), "hash": chash, "pos": place}))
         pages += doc.html is not None
         if len(buf) >= cfg.run.shard_size or pages >= cfg.extract.shard_pages:
             flush()
@@ -291,13 +298,13 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
     rejected_rows: list[dict] = []
     index_rej: list[str] = []
     quarantine_ids(rejected_docs, valid_ids, lambda i: seen.get(i, ("", "rejected"))[1] != "rejected")
-    for doc in rejected_docs:
+    for doc, pos in zip(rejected_docs, rejected_pos):
         chash = content_hash(doc.detail + doc.raw, doc.path)
         if seen.get(doc.id, ("",))[0] == chash:
             counts["unchanged"] += 1
             continue
         log.warning("quarantined %s: %s", doc.id, doc.detail)
-        rejected_rows.append(doc.to_dict())
+        rejected_rows.append({**doc.to_dict(), "_pos": pos})
         index_rej.append(index_line(doc.id, chash, "rejected"))
         counts["rejected"] += 1
     write_jsonl(staging_dir / "rejected.jsonl", rejected_rows)
@@ -313,89 +320,149 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
                       found.skipped, len(found.files), conflicts, dict(sorted(found.not_articles.items())))
 
 
-def learn_sample_step(shards: int, want: int) -> int:
-    """Learning reads every ``step``-th shard: the smallest power of two that
-    leaves at most ``want`` of them (so between half of ``want`` and all of
-    it, evenly spaced over the input). A power of two, because while shards
-    are still being read the step can only double: a shard whose index is
-    not a multiple of the step so far will never be in the sample, and one
-    that is can be learned from at once."""
-    step = 1
-    while -(-shards // step) > want:
-        step *= 2
-    return step
-
-
 class Learner:
-    """Learns from shards while the read step is still writing them, on the
-    worker pool (which is otherwise idle while the main process reads)."""
+    """Pass 1 (extract, repair, count lines) on shards while the read step is
+    still writing them, on the worker pool (which is otherwise idle while the
+    main process reads). Every shard is learned from: the statistics are
+    exact, so that runs in slices learn what one run over everything learns.
+    The repaired articles land in the segment's staging folder
+    (``NNNNN.repaired.jsonl``): pass 2 reads them, and later runs clean them
+    again from there."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, staging: Path):
         self.cfg = cfg
-        self.want = max(1, -(-cfg.boilerplate.learn_sample_articles // cfg.run.shard_size))
+        self.staging = staging
         self.started: dict[int, Any] = {}  # shard index -> future
+
+    def repaired(self, index: int) -> str:
+        return str(self.staging / f"{index:05d}.repaired.jsonl")
 
     def shard_ready(self, index: int, path: str) -> None:
         # Only on a pool the run already started (so never for the "prefect"
         # executor or one worker): a one-shard run is cleaned in the main
         # process, and starting workers for it costs more.
-        if self.cfg.boilerplate.learn and _POOL is not None and index % learn_sample_step(index + 1, self.want) == 0:
-            self.started[index] = _POOL.submit(learn_shard, path, self.cfg)
+        if _POOL is not None:
+            self.started[index] = _POOL.submit(learn_shard, path, self.cfg, self.repaired(index))
 
-    def results(self, shards: list[str], progress=None) -> tuple[list[int], list[tuple[SourceLineStats, float]]]:
-        """The sample's shard indices and what learning found in each."""
-        step = learn_sample_step(len(shards), self.want)
-        sample = list(range(0, len(shards), step))
-        missing = [i for i in sample if i not in self.started]
-        done = dict(zip(missing, _map(learn_shard, [(shards[i], self.cfg) for i in missing], self.cfg, "learn", progress)))
-        # Shards learned early that the final step left out are waited for
-        # too: their rewrite (repaired text) must be finished before cleaning
-        # reads them, and an error in one must not pass unseen.
+    def results(self, shards: list[str], progress=None) -> list[tuple[SourceLineStats, Counter]]:
+        """What pass 1 found in each shard, in shard order."""
+        missing = [i for i in range(len(shards)) if i not in self.started]
+        done = dict(zip(missing, _map(learn_shard, [(shards[i], self.cfg, self.repaired(i)) for i in missing], self.cfg, "learn",
+                                      progress)))
         for i, future in sorted(self.started.items()):
-            result = future.result()
-            if i in sample and i not in done:
-                done[i] = result
-        return sample, [done[i] for i in sample]
+            done[i] = future.result()
+        return [done[i] for i in range(len(shards))]
+
+
+@dataclass
+class Reclean:
+    """Articles of earlier runs cleaned again because this run changed the
+    learned status of a line they hold (see :func:`plan_reclean`)."""
+
+    shards: list[str] = field(default_factory=list)  # input files of pass 2, in staging
+    ids: set[str] = field(default_factory=set)
+    because: Counter = field(default_factory=Counter)  # line_learned / line_unlearned -> articles
+    lines: Counter = field(default_factory=Counter)  # learned / unlearned -> (source, line) pairs
+    sources: Counter = field(default_factory=Counter)  # source -> articles
+
+    def record(self) -> dict[str, Any]:
+        return {"articles": len(self.ids), "because": dict(sorted(self.because.items())),
+                "lines": dict(sorted(self.lines.items())), "sources": dict(sorted(self.sources.items()))}
+
+
+def plan_reclean(segments: list[Segment], tables: list[tuple[int, str, np.ndarray]], before: set, after: set, staging: Path,
+                  shard_size: int) -> Reclean:
+    """Find, through the line tables of earlier segments (``tables``:
+    segment index, shard, table), the articles that
+    hold a (source, line) whose learned status differs between ``before``
+    and ``after``, and write their repaired text (from the segment that
+    first read them) as pass-2 input files in ``staging``, in output order.
+    Everything else was cleaned with the same learned lines it would get
+    now, so only these can change."""
+    gained, lost = after - before, before - after
+    plan = Reclean(lines=Counter(learned=len(gained), unlearned=len(lost)))
+    if not gained and not lost:
+        return plan
+    keys = np.array(sorted({k for _, k in gained | lost}), dtype=np.uint64)
+    picks: dict[tuple[int, str], dict[int, set[str]]] = {}
+    for si, shard, t in tables:
+        hit = t[np.isin(t["key"], keys)]
+        for src, key, row in zip(hit["src"].tolist(), hit["key"].tolist(), hit["row"].tolist()):
+            why = "line_learned" if (src, key) in gained else "line_unlearned" if (src, key) in lost else None
+            if why:
+                picks.setdefault((si, shard), {}).setdefault(row, set()).add(why)
+    rows: list[tuple[tuple, str]] = []
+    for (si, shard), picked in sorted(picks.items()):
+        with open(segments[si].repaired(shard), encoding="utf-8") as fh:
+            for k, line in enumerate(fh):
+                if k in picked:
+                    art = json.loads(line)
+                    rows.append((position(art.get("pos"), art["article"]["id"]), line))
+                    plan.ids.add(art["article"]["id"])
+                    plan.because.update(picked[k])
+                    plan.sources[art["article"].get("source") or "(none)"] += 1
+    rows.sort()
+    for n in range(0, len(rows), shard_size):
+        path = staging / f"reclean-{n // shard_size:05d}.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.writelines(line for _, line in rows[n:n + shard_size])
+        plan.shards.append(str(path))
+    return plan
 
 
 @task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
-def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Learner, progress=None) -> tuple[SourceLineStats, Counter]:
-    """What recurs across a source's articles, from a sample of the shards,
-    merged into what earlier runs learned; and the seconds spent repairing
-    (learning repairs the shards it reads, cleaning does not again)."""
+def learn_boilerplate(shards: list[str], staging: str, cfg: Config, state: State, learner: Learner,
+                      progress=None) -> tuple[dict[int, frozenset[str]], Reclean, Counter]:
+    """Pass 1 over every new shard, then the exact statistics of every run
+    so far: the lines learned per source (what pass 2 removes), the earlier
+    articles to clean again because this run changed what is learned, and
+    the seconds spent extracting and repairing (pass 2 does not again)."""
     log = get_run_logger()
     b = cfg.boilerplate
-    stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
-    if state.boilerplate_path is not None:
-        stats = SourceLineStats.from_dict(json.loads(state.boilerplate_path.read_text()))
-        stats.min_articles, stats.min_share = b.learn_min_articles, b.learn_min_share
-    if not b.learn or not shards:
-        return stats, Counter()
-    sample, parts = learner.results(shards, progress)
     repair = Counter()  # seconds per stage (extract, repair)
-    for part, seconds in parts:
-        stats.merge(part)
+    new = SourceLineStats(b.learn_min_articles, b.learn_min_share)
+    for part, seconds in learner.results(shards, progress):
+        new.merge(part)
         repair.update(seconds)
-    learned = sum(len(stats.boilerplate(src)) for src in stats.lines)
-    log.info("learned %d boilerplate lines over %d sources from %d of %d shards", learned, len(stats.lines), len(sample), len(shards))
-    return stats, repair
+    if not b.learn or not shards:
+        return {}, Reclean(), repair
+    stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
+    # Shards without a table: articles cleaned again (theirs is where they
+    # were first read), or segments written before line tables.
+    tables = [(si, shard, seg.load_lines(shard)) for si, seg in enumerate(state.segments) for shard in seg.shards()
+              if seg.lines(shard).exists()]
+    for _, _, table in tables:
+        stats.add(table)
+    before = stats.learned_pairs()
+    stats.merge(new)
+    learned = stats.learned()
+    after = {(src, int(k, 16)) for src, keys in learned.items() for k in keys}
+    plan = plan_reclean(state.segments, tables, before, after, Path(staging), cfg.run.shard_size)
+    log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
+             len(after), len(learned), plan.lines["learned"], plan.lines["unlearned"], len(plan.ids))
+    return learned, plan, repair
 
 
 @task(name="clean", persist_result=False, cache_policy=NO_CACHE)
-def clean(shards: list[str], staging: str, cfg: Config, stats: SourceLineStats, progress=None) -> ShardStats:
+def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, frozenset[str]], reclean: Reclean,
+          progress=None) -> tuple[ShardStats, ShardStats]:
+    """Pass 2 over the new shards (``NNNNN``) and the articles cleaned again
+    (``rNNNNN``, no line table: theirs stays where they were first read);
+    the statistics of each."""
     log = get_run_logger()
-    learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
     argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, learned, cfg.report.examples) for i, s in enumerate(shards)]
-    total = ShardStats()
-    for part in _map(clean_shard, argsets, cfg, "clean", progress):
-        total.merge(part, max_examples=cfg.report.examples)
+    argsets += [(s, str(Path(staging) / f"r{i:05d}"), cfg, learned, 0, False) for i, s in enumerate(reclean.shards)]
+    total, again = ShardStats(), ShardStats()
+    for k, part in enumerate(_map(clean_shard, argsets, cfg, "clean", progress)):
+        (total if k < len(shards) else again).merge(part, max_examples=cfg.report.examples)
     log.info(
-        "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s)",
+        "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s); %d earlier articles cleaned again",
         total.articles, total.candidates, dict(total.dropped) or "none",
         sum(v for k, v in total.edits.items() if k not in ("mojibake", "markdown")),
         ", ".join(f"{k} {v}" for k, v in [kv for kv in total.edits.most_common() if kv[0] not in ("mojibake", "markdown")][:6]),
+        again.articles,
     )
-    return total
+    return total, again
 
 
 @dataclass
@@ -431,6 +498,7 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
     sigs: list[np.ndarray] = []
     ents: list[bytes] = []
     n_ents: list[int] = []
+    places: list[tuple] = []
     for si, seg in enumerate(segments):
         for shard in seg.shards():
             rows = list(read_jsonl(seg.candidates(shard)))
@@ -445,6 +513,7 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
                 r = rows[k]
                 d = r["_dedup"]
                 ids.append(r["id"])
+                places.append(position(r.get("_pos"), r["id"]))
                 ranks.append(rank_key(d["words"], r.get("published"), r["id"]))
                 exact.append(d["exact"])
                 shingles.append(d["shingles"])
@@ -455,8 +524,13 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupRes
         result.assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
         result.clusters = len(ids)
         return result
-    signatures = np.concatenate(sigs)
-    entities = np.frombuffer(b"".join(ents), dtype=np.uint32).reshape(len(ids), -1)
+    # In output order, so that clustering sees the same input however the
+    # articles arrived (runs, shards, articles cleaned again).
+    order = sorted(range(len(ids)), key=places.__getitem__)
+    ids, ranks, exact = [ids[k] for k in order], [ranks[k] for k in order], [exact[k] for k in order]
+    shingles, n_ents = [shingles[k] for k in order], [n_ents[k] for k in order]
+    signatures = np.concatenate(sigs)[order]
+    entities = np.frombuffer(b"".join(ents), dtype=np.uint32).reshape(len(ids), -1)[order]
     c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents))
     result.assignment = {
         ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4), bool(c.exact[k]),
@@ -505,35 +579,49 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, gene
         previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")}
 
     def articles():
-        for si, seg in enumerate(segments):
-            for shard in seg.shards():
-                for row in read_jsonl(seg.candidates(shard)):
-                    a = dedup.assignment.get(row["id"])
-                    if dedup.latest.get(row["id"]) != (si, "candidate") or a is None or a[0] != row["id"]:
-                        continue
-                    row["duplicates"] = members.get(row["id"], [])
-                    yield {k: row.get(k) for k in OUTPUT_FIELDS}
+        def shard_rows(si: int, seg: Segment, shard: str):
+            for row in read_jsonl(seg.candidates(shard)):
+                a = dedup.assignment.get(row["id"])
+                if dedup.latest.get(row["id"]) != (si, "candidate") or a is None or a[0] != row["id"]:
+                    continue
+                row["duplicates"] = members.get(row["id"], [])
+                yield position(row.get("_pos"), row["id"]), {k: row.get(k) for k in OUTPUT_FIELDS}
+
+        # Every shard file is in output order: merged, they are too.
+        streams = [shard_rows(si, seg, shard) for si, seg in enumerate(segments) for shard in seg.shards()]
+        for _, row in heapq.merge(*streams, key=lambda item: item[0]):
+            yield row
+
+    def shard_dropped(si: int, seg: Segment, shard: str) -> list[tuple[tuple, dict]]:
+        filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
+        places = {r["id"]: position(r.get("_pos"), r["id"]) for r in read_jsonl(seg.candidates(shard))
+                  if dedup.assignment.get(r["id"], (r["id"],))[0] != r["id"]}
+        out = []
+        for doc_id, _h, kind in seg.shard_index(shard):
+            if dedup.latest.get(doc_id) != (si, kind):
+                continue
+            if kind == "filtered":
+                if doc_id not in filtered:
+                    raise StateError(f"{seg.filtered(shard)}: no line for {doc_id!r}, which its index lists")
+                row = filtered[doc_id]
+                out.append((position(row.pop("_pos", None), doc_id), row))
+            elif kind == "candidate":
+                canon, sim, cont, ex, rel = dedup.assignment[doc_id]
+                if canon != doc_id:
+                    how = "exact copy" if ex else f"{rel.replace('_', ' ')}, similarity {sim:.2f}, containment {cont:.2f}"
+                    out.append((places[doc_id], {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
+                                                 "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}))
+        return sorted(out, key=lambda item: item[0])
 
     def dropped():
+        streams = []
         for si, seg in enumerate(segments):
-            for row in read_jsonl(seg.rejected):
-                if dedup.latest.get(row["id"], (si,))[0] == si:
-                    yield row
-            for shard in seg.shards():
-                filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
-                for doc_id, _h, kind in seg.shard_index(shard):
-                    if dedup.latest.get(doc_id) != (si, kind):
-                        continue
-                    if kind == "filtered":
-                        if doc_id not in filtered:
-                            raise StateError(f"{seg.filtered(shard)}: no line for {doc_id!r}, which its index lists")
-                        yield filtered[doc_id]
-                    elif kind == "candidate":
-                        canon, sim, cont, ex, rel = dedup.assignment[doc_id]
-                        if canon != doc_id:
-                            how = "exact copy" if ex else f"{rel.replace('_', ' ')}, similarity {sim:.2f}, containment {cont:.2f}"
-                            yield {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
-                                   "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}
+            rejected = [(position(row.pop("_pos", None), row["id"]), row) for row in read_jsonl(seg.rejected)
+                        if dedup.latest.get(row["id"], (si,))[0] == si]
+            streams.append(sorted(rejected, key=lambda item: item[0]))
+            streams += [shard_dropped(si, seg, shard) for shard in seg.shards()]
+        for _, row in heapq.merge(*streams, key=lambda item: item[0]):
+            yield row
 
     counts = write_corpus(gen, formats, {"articles": articles, "dropped": dropped})
     n_kept, n_dropped = counts["articles"], counts["dropped"]
@@ -608,26 +696,25 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     # quote(): Prefect walks every element of a task's arguments (twice) to
     # find upstream futures; over a 20,000-article run's dicts that walk cost
     # more than deduplicating. These arguments never hold futures.
-    learner = Learner(cfg)
+    learner = Learner(cfg, staging)
     read = read_input(str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    line_stats, learn_repair = learn_boilerplate(read.shards, cfg, quote(state), quote(learner), progress)
+    learned, reclean, learn_repair = learn_boilerplate(read.shards, str(staging), cfg, quote(state), quote(learner), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = clean(read.shards, str(staging), cfg, quote(line_stats), progress)
+    repaired = [learner.repaired(i) for i in range(len(read.shards))]
+    stats, again = clean(repaired, str(staging), cfg, quote(learned), quote(reclean), progress)
     timings["clean"] = time.perf_counter() - t
     stats.timings.update(learn_repair)
     stop_workers()
-    for raw in read.shards:
+    for raw in read.shards + reclean.shards:
         os.unlink(raw)
 
     new_data = read.new + read.updated + read.rejected > 0
     if new_data:
-        if cfg.boilerplate.learn:  # committed with the segment
-            write_json(staging / "boilerplate.json", line_stats.to_dict())
         state.commit_segment(staging, seg_name, dedup_params)
         COMMITTED["segment"] = seg_name
     else:
@@ -643,7 +730,11 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     timings["write"] = time.perf_counter() - t
 
     seg_idx = len(state.segments) - 1 if new_data else None
-    added_kept = sorted(i for i in written["kept_ids"] if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx)
+
+    def added(doc_id: str) -> bool:  # read by this run (not one of the articles it cleaned again)
+        return seg_idx is not None and result.latest.get(doc_id, (None,))[0] == seg_idx and doc_id not in reclean.ids
+
+    added_kept = sorted(i for i in written["kept_ids"] if added(i))
     record = {
         "run_id": run_id,
         "started": started.isoformat(),
@@ -686,8 +777,8 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "id_conflicts": read.id_conflicts,
         "examples": stats.examples,
         "added": {"kept": added_kept, "duplicates": [
-            {"id": i, "canonical": c} for i, c in sorted(written["dup_of"].items())
-            if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx]},
+            {"id": i, "canonical": c} for i, c in sorted(written["dup_of"].items()) if added(i)]},
+        "recleaned": {**reclean.record(), "passed_gates": again.candidates, "dropped": dict(sorted(again.dropped.items()))},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
         "prefect": _prefect_context(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cleaners.boilerplate import SourceLineStats
+from cleaners.boilerplate.learned import LINE_ROW, line_table, source_key, trimmed_lines
 from cleaners.chain import Chain
 from cleaners.dedup import Signer, fingerprints
 from cleaners.gates import furniture_share, sentence_lines, word_count
@@ -128,14 +130,24 @@ def _signer(num_perm: int, seed: int) -> Signer:
     return Signer(num_perm, seed)
 
 
-def read_shard(path: str | Path) -> list[tuple[Article, str, bool]]:
-    """(article, content hash, already prepared) for every row of a shard."""
+def read_shard(path: str | Path) -> list[tuple[Article, str, bool, list]]:
+    """(article, content hash, already prepared, position in the input) for
+    every row of a shard, in the order of their positions (see
+    :func:`position`)."""
     out = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            out.append((Article.from_dict(row["article"]), row["hash"], row.get("prepared", False)))
-    return out
+            out.append((Article.from_dict(row["article"]), row["hash"], row.get("prepared", False), row.get("pos")))
+    return sorted(out, key=lambda d: position(d[3], d[0].id))
+
+
+def position(pos: list | None, doc_id: str) -> tuple[str, int]:
+    """The one order of the outputs: the input file's path relative to the
+    input folder, then the document's place in that file (``pos``, set when
+    it was read); an article of a folder written before positions were
+    recorded sorts by its id."""
+    return (pos[0], pos[1]) if pos else (doc_id, -1)
 
 
 @lru_cache(maxsize=4)
@@ -143,49 +155,58 @@ def _extractor(settings):
     return settings.extractor()
 
 
-def _prepare(chain: Chain, docs: list[tuple[Article, str, bool]], cfg: Config) -> tuple[float, float]:
+def _prepare(chain: Chain, docs: list[tuple[Article, str, bool, list]], cfg: Config) -> tuple[float, float]:
     """HTML extraction, then stage 1, on every article of a shard not
     already prepared; (extraction seconds, repair seconds). An article whose
     extraction failed keeps its ``error`` and is not repaired."""
     extract = _extractor(cfg.extract)
     clock = time.perf_counter
     t0 = clock()
-    for art, _, prepared in docs:
+    for art, _, prepared, _ in docs:
         if not prepared and art.html is not None:
             extract.extract(art, chain.precheck)
     t1 = clock()
-    for art, _, prepared in docs:
+    for art, _, prepared, _ in docs:
         if not prepared and art.error is None:
             chain.prepare(art)
     return t1 - t0, clock() - t1
 
 
-def learn_shard(path: str, cfg: Config) -> tuple[SourceLineStats, Counter]:
-    """Pass 1: repair every article of the shard and count its lines per
-    source (run on a sample of shards, see ``learn_sample_articles``).
+def learn_shard(path: str, cfg: Config, repaired: str | None = None) -> tuple[SourceLineStats, Counter]:
+    """Pass 1: extract and repair every article of the shard and count its
+    lines per source (the shard's line table, rows numbered as in the
+    repaired file).
 
-    The shard is rewritten with the repaired articles, so that pass 2 does
-    not repair them again (on runs small enough to learn from every shard,
-    repair would otherwise run twice on everything); HTML is extracted
-    first, once. Returns the counts and the seconds spent per stage
-    (``extract``, ``repair``).
+    The repaired articles are written to ``repaired`` (default: over the
+    shard itself), so that pass 2 does not repair them again and a later run
+    can clean them again without the input (``NNNNN.repaired.jsonl`` of a
+    segment); HTML is extracted once and the page itself not kept. Returns
+    the statistics and the seconds spent per stage (``extract``, ``repair``).
     """
     chain = _chain(cfg)
     stats = SourceLineStats(cfg.boilerplate.learn_min_articles, cfg.boilerplate.learn_min_share)
     docs = read_shard(path)
     extract, repair = _prepare(chain, docs, cfg)
-    for art, _, _ in docs:
+    for row, (art, _, _, _) in enumerate(docs):
+        art.html = None
         if art.error is None:
-            stats.observe(art.source, art.text.split("\n"))
-    _write_lines(path, [dumps({"article": art.to_dict(), "hash": chash, "prepared": True}) for art, chash, _ in docs])
+            stats.observe(art.source, art.text.split("\n"), row)
+    _write_lines(repaired or path, [dumps({"article": art.to_dict(), "hash": chash, "pos": pos, "prepared": True})
+                                    for art, chash, _, pos in docs])
     return stats, Counter(extract=extract, repair=repair)
 
 
-def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, frozenset[str]], examples: int = 5) -> ShardStats:
+def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, frozenset[str]], examples: int = 5,
+                index: bool = True) -> ShardStats:
     """Pass 2: clean, detect language, gate, and sign one shard.
 
-    Writes ``<out_prefix>.candidates.jsonl`` / ``.signatures.npy`` /
-    ``.filtered.jsonl`` / ``.index.tsv`` (see :class:`pipelines.store.Segment`).
+    ``learned``: line keys learned per source key (what
+    :meth:`SourceLineStats.learned` gives). Writes
+    ``<out_prefix>.candidates.jsonl`` / ``.signatures.npy`` /
+    ``.filtered.jsonl`` / ``.index.tsv`` and, with ``index``, the shard's
+    line table ``.lines.npy`` (see :class:`pipelines.store.Segment`); a
+    shard of articles cleaned again has its table where they were first
+    read.
     """
     chain = _chain(cfg)
     d = cfg.dedup
@@ -205,43 +226,50 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     extract, repair = _prepare(chain, docs, cfg)
     t["extract"] += extract
     t["repair"] += repair
-    befores = [art.text for art, _, _ in docs]
+    befores = [art.text for art, _, _, _ in docs]
     t1 = clock()
     # Cheap gates first. Too short already: boilerplate removal can only
     # shorten it, so it is not cleaned at all.
     # A page whose extraction failed is quarantined and never cleaned.
-    short = [art.error is None and chain.short_already(art) for art, _, _ in docs]
-    chain.strip_many([art for (art, _, _), s in zip(docs, short) if not s and art.error is None], learned)
+    short = [art.error is None and chain.short_already(art) for art, _, _, _ in docs]
+    none: frozenset[str] = frozenset()
+    by_name = {a.source: learned.get(source_key(a.source), none) for a, _, _, _ in docs if a.source and learned}
+    chain.strip_many([art for (art, _, _, _), s in zip(docs, short) if not s and art.error is None], by_name)
     t2 = clock()
     # Then the gates that need no language: it is detected only for what they keep.
     reasons = ["quarantined" if art.error else "too_short" if s else chain.precheck(art)
-               for (art, _, _), s in zip(docs, short)]
-    for (art, _, _), reason in zip(docs, reasons):
+               for (art, _, _, _), s in zip(docs, short)]
+    for (art, _, _, _), reason in zip(docs, reasons):
         if not reason:
             chain.identify(art)
     t3 = clock()
     t["boilerplate"] += t2 - t1
     t["language"] += t3 - t2
-    reasons = [reason or chain.decide(art) for (art, _, _), reason in zip(docs, reasons)]
+    reasons = [reason or chain.decide(art) for (art, _, _, _), reason in zip(docs, reasons)]
     t0 = clock()
-    prints = fingerprints([art.text for (art, _, _), reason in zip(docs, reasons) if not reason], d.shingle_size)
+    prints = fingerprints([art.text for (art, _, _, _), reason in zip(docs, reasons) if not reason], d.shingle_size)
     signatures = signer.sign_many([fp.shingles for fp in prints])
     t1 = clock()
     t["signature"] += t1 - t0
     next_print = iter(prints).__next__
-    for (art, chash, _), before, reason in zip(docs, befores, reasons):
+    tables = []
+    for row, ((art, chash, _, pos), before, reason) in enumerate(zip(docs, befores, reasons)):
         stats.articles += 1
         _account(stats, art, before)
+        if index and art.error is None:
+            tables.append(line_table(art.source, before.split("\n"), row, trimmed_lines(before, art.edits)))
         if reason:
             stats.dropped[reason] += 1
-            filt_lines.append(dumps({"id": art.id, "reason": reason, "detail": _detail(art, reason, cfg), "source": art.source, "language": art.language}))
+            filt_lines.append(dumps({"id": art.id, "reason": reason, "detail": _detail(art, reason, cfg), "source": art.source,
+                                     "language": art.language, "_pos": pos}))
             index_lines.append(index_line(art.id, chash, "filtered"))
             continue
         fp = next_print()
-        row = art.to_dict()
-        row["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact,
-                         "entities": fp.entities.tobytes().hex(), "n_entities": fp.n_entities}
-        cand_lines.append(dumps(row))
+        row_out = art.to_dict()
+        row_out["_pos"] = pos
+        row_out["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact,
+                             "entities": fp.entities.tobytes().hex(), "n_entities": fp.n_entities}
+        cand_lines.append(dumps(row_out))
         index_lines.append(index_line(art.id, chash, "candidate"))
         stats.candidates += 1
         if art.edits and len(stats.examples) < examples * 4:
@@ -255,6 +283,8 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: dict[str, froz
     _write_lines(f"{out_prefix}.filtered.jsonl", filt_lines)
     _write_lines(f"{out_prefix}.index.tsv", index_lines)
     save_npy(f"{out_prefix}.signatures.npy", signatures)
+    if index:
+        save_npy(f"{out_prefix}.lines.npy", np.concatenate(tables) if tables else np.empty(0, LINE_ROW))
     t["write"] += clock() - t0
     return stats
 

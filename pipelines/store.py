@@ -60,6 +60,21 @@ upgraded in place on open.)
 
 A segment holds, per shard ``SSSSS`` of that run:
 
+* ``SSSSS.repaired.jsonl``: every document of the shard after extraction and
+  repair (stage 1), in output order, one JSON line
+  ``{"article": ..., "hash": ..., "pos": [path, place], "prepared": true}``:
+  what cleaning starts from, in this run and whenever a later run cleans
+  the article again (the input may be gone by then). ``pos`` is the input
+  file's relative path and the document's place in it: the one order of
+  the outputs (:func:`pipelines.stages.position`).
+* ``SSSSS.lines.npy``: the shard's line table, a numpy array of
+  :data:`cleaners.boilerplate.learned.LINE_ROW` (source, line key, article
+  fingerprint as 64-bit hashes, the article's row in the repaired file, and
+  whether the row counts in the statistics). The union of all tables is the
+  exact learned statistics (:class:`cleaners.boilerplate.SourceLineStats`);
+  the same rows are the index from (source, line) to the articles holding
+  it, through which a run finds the earlier articles to clean again when it
+  changes a line's learned status.
 * ``SSSSS.index.tsv``: one line per document of the shard,
   ``id <TAB> content hash <TAB> kind`` with kind ``candidate`` (passed the
   gates, goes to dedup) or ``filtered`` (dropped by a gate). The id is
@@ -68,9 +83,9 @@ A segment holds, per shard ``SSSSS`` of that run:
   hash is of the raw text and title: a later run skips an id whose hash is
   unchanged and supersedes it otherwise (the latest segment's version of an
   id is the only one that counts).
-* ``SSSSS.candidates.jsonl``: the cleaned candidates in input order, one
-  JSON article per line (the output fields) plus ``_dedup``:
-  ``{"words": int, "shingles": int, "exact": str}``: word count (the
+* ``SSSSS.candidates.jsonl``: the cleaned candidates in output order, one
+  JSON article per line (the output fields) plus ``_pos`` and ``_dedup``:
+  ``{"words": int, "shingles": int, "exact": str, ...}``: word count (the
   canonical rule), number of distinct shingles (for containment) and the
   exact-duplicate key (hash of the normalised token stream).
 * ``SSSSS.signatures.npy``: the candidates' MinHash signatures, a numpy
@@ -80,13 +95,15 @@ A segment holds, per shard ``SSSSS`` of that run:
   of :func:`cleaners.dedup.fingerprint`, so ``Signer.to_minhash(row)`` is a
   ``datasketch.MinHash`` usable with ``MinHashLSH``.
 * ``SSSSS.filtered.jsonl``: the ``dropped.jsonl`` lines of the filtered
-  documents.
-* ``boilerplate.json``: the per-source line statistics learned by all runs
-  up to this one (the latest segment that has one is current), inside the
-  segment so that it is committed with it.
+  documents (plus ``_pos``).
 
-and ``rejected.jsonl`` / ``rejected.index.tsv`` for documents quarantined
-while reading.
+Shards ``rSSSSS`` hold the earlier articles this run cleaned again (index,
+candidates, signatures, filtered; no repaired text or line table: those stay
+where the article was first read), and ``rejected.jsonl`` /
+``rejected.index.tsv`` the documents quarantined while reading. Every file
+is written in the staging folder and listed, with its checksum, when the
+segment is committed, so a run killed at any point leaves either the
+previous state or the whole new segment.
 
 No LSH index is stored: bucket keys are a few vectorised operations over
 the signature matrix, and every run clusters all active candidates of all
@@ -116,6 +133,8 @@ from typing import IO, Any
 import numpy as np
 import orjson
 import xxhash
+
+from cleaners.boilerplate.learned import LINE_ROW
 
 from .errors import UserError, is_disk_error
 
@@ -509,13 +528,25 @@ class Segment:
     def filtered(self, shard: str) -> Path:
         return self.path / f"{shard}.filtered.jsonl"
 
+    def repaired(self, shard: str) -> Path:
+        return self.path / f"{shard}.repaired.jsonl"
+
+    def lines(self, shard: str) -> Path:
+        return self.path / f"{shard}.lines.npy"
+
+    def load_lines(self, shard: str) -> np.ndarray:
+        path = self.lines(shard)
+        try:
+            table = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{path}: not a line table ({exc})") from None
+        if table.dtype != LINE_ROW:
+            raise StateError(f"{path}: a table of {table.dtype}, not of line rows {LINE_ROW}")
+        return table
+
     @property
     def rejected(self) -> Path:
         return self.path / "rejected.jsonl"
-
-    @property
-    def boilerplate(self) -> Path:
-        return self.path / "boilerplate.json"
 
     def shard_index(self, shard: str) -> Iterator[tuple[str, str, str]]:
         return _parse_index(self.path / f"{shard}.index.tsv", self.escaped)
@@ -654,11 +685,3 @@ class State:
         write_json(self.root / "manifest.json", self.manifest)
         return Segment(target)
 
-    @property
-    def boilerplate_path(self) -> Path | None:
-        """The latest learned line statistics (in the latest segment that
-        has them)."""
-        for seg in reversed(self.segments):
-            if seg.boilerplate.exists():
-                return seg.boilerplate
-        return None

@@ -148,16 +148,22 @@ def test_quote_shared_across_sources_is_not_learned():
         assert line_key(quote) not in stats.boilerplate(src)
 
 
-def test_learned_state_persists_and_later_runs_start_from_it():
+def test_learned_statistics_merge_exactly_in_any_order():
+    """Two runs' statistics merged, in either order, learn what one run over
+    both learns: a footer seen in two articles by each run (four in all, past
+    min_articles = 3) is learned only together; the same story seen by both
+    runs still counts once."""
     footer = "Ledger tip line: our desk reads every message."
-    first = SourceLineStats(min_articles=3, min_share=0.2)
-    for k in range(2):
-        _observe(first, "ledger", [BODY[k]], [footer])
+    first, second, whole = (SourceLineStats(min_articles=3, min_share=0.2) for _ in range(3))
+    for k, stats in ((0, first), (1, first), (1, second), (2, second), (3, second)):
+        _observe(stats, "ledger", [BODY[k]], [footer] if k < 3 else [])
+    for k in range(4):
+        _observe(whole, "ledger", [BODY[k]], [footer] if k < 3 else [])
     assert line_key(footer) not in first.boilerplate("ledger")
-    state = json.loads(json.dumps(first.to_dict()))  # as written to state/boilerplate.json
-    second = SourceLineStats.from_dict(state)
-    _observe(second, "ledger", [BODY[2]], [footer])
-    assert line_key(footer) in second.boilerplate("ledger")
+    ab, ba = SourceLineStats(3, 0.2), SourceLineStats(3, 0.2)
+    ab.merge(first), ab.merge(second), ba.merge(second), ba.merge(first)
+    assert ab.learned_pairs() == ba.learned_pairs() == whole.learned_pairs()
+    assert line_key(footer) in ab.boilerplate("ledger")
 
 
 def test_learned_lines_are_removed_with_their_reason(rules):

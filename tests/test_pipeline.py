@@ -203,7 +203,7 @@ def test_a_learned_shard_is_repaired_once(tmp_path):
     for name in ("learned", "plain"):
         (tmp_path / f"{name}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
     stats, _ = learn_shard(str(tmp_path / "learned.jsonl"), cfg)
-    learned = {src: stats.boilerplate(src) for src in stats.lines}
+    learned = stats.learned()
     assert any(learned.values()), "the sample has recurring lines to learn"
     for name in ("learned", "plain"):
         clean_shard(str(tmp_path / f"{name}.jsonl"), str(tmp_path / f"out-{name}"), cfg, learned)
@@ -231,19 +231,6 @@ def test_the_command_gives_the_flows_output_and_stops_its_server(sample, tmp_pat
     assert server, p.stderr[-3000:]
     with pytest.raises(OSError):
         urllib.request.urlopen(server.group(1) + "/api/health", timeout=2)
-
-
-def test_learn_sample_step_is_the_smallest_power_of_two_that_fits():
-    from pipelines.flow import learn_sample_step
-
-    for want in (1, 3, 10):
-        prev = 1
-        for shards in range(1, 200):
-            step = learn_sample_step(shards, want)
-            assert step & (step - 1) == 0 and -(-shards // step) <= want
-            assert step == 1 or -(-shards // (step // 2)) > want
-            assert step >= prev  # only ever doubles as shards arrive
-            prev = step
 
 
 def test_learning_while_reading_on_many_shards_gives_the_same_corpus(sample, run_flow, tmp_path):

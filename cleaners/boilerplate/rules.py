@@ -18,7 +18,6 @@ an error that names the place, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
