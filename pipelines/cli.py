@@ -37,7 +37,7 @@ def fail(command: str, exc: UserError) -> "typer.Exit":
 def run(
     input: Path = typer.Option(Path("raw"), "--input", help="Folder (walked recursively) or file of raw articles."),
     output: Path = typer.Option(Path("clean"), "--output", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: configs/default.toml)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: the shipped configs/default.toml)."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Skip the near-duplicate stage: keep every article that passes the other stages."),
     profile: bool = typer.Option(False, "--profile", help="Print the share of time each stage took."),
 ) -> None:
@@ -45,6 +45,8 @@ def run(
     runtime.raise_on_signals()
     try:
         _run(input, output, config, no_dedup, profile)
+    except UserError as exc:
+        raise fail("run", exc)
     except BaseException as exc:
         # Ours (runtime.Interrupted) or Prefect's TerminationSignal, which its
         # SIGTERM handler raises while a flow runs.
@@ -69,21 +71,50 @@ def _prefect_signals() -> tuple[type, ...]:
     return (ExternalSignal,)
 
 
+def _check_paths(input: Path, output: Path) -> None:
+    """Refuse an input that cannot be read or an output folder that cannot
+    be written before anything is created or started."""
+    import os
+
+    if not input.exists():
+        raise UserError(f"input {input}: no such file or folder")
+    if not os.access(input, os.R_OK | (os.X_OK if input.is_dir() else 0)):
+        raise UserError(f"input {input}: not readable (permission denied)")
+    # The output folder, or the nearest folder above it that exists (where
+    # it will be created), must be a writable folder.
+    target = output
+    while not target.exists() and not target.is_symlink():
+        target = target.parent
+    if target == output:
+        if not output.is_dir():
+            raise UserError(f"output {output}: exists and is not a folder")
+        if not os.access(output, os.W_OK | os.X_OK):
+            raise UserError(f"output {output}: not writable (permission denied)")
+    elif not target.is_dir():
+        raise UserError(f"output {output}: cannot be created: {target} is not a folder")
+    elif not os.access(target, os.W_OK | os.X_OK):
+        raise UserError(f"output {output}: cannot be created: {target} is not writable (permission denied)")
+
+
 def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, profile: bool) -> None:
+    # Every refusal comes before anything is created or started: the paths,
+    # then the configuration (and the rule and model files it names), then
+    # another run holding the folder.
+    _check_paths(input, output)
+    from .config import load_config
+
+    cfg = load_config(config)
     from .store import OutputLock
 
-    # First of all: a second run on a folder is refused before it starts anything.
-    try:
-        OutputLock(output).acquire()  # held to the end (the flow takes it again)
-    except UserError as exc:
-        raise fail("run", exc)
-    server = runtime.start_api_server()  # boots while the imports below run
-    runtime.quiet_shutdown()
+    OutputLock(output).acquire()  # held to the end (the flow takes it again)
+    server = runtime.start_api_server() if cfg.run.executor == "prefect" else None  # boots while the imports below run
+    runtime.log_to_stderr()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .flow import run_newsclean
 
+    runtime.quiet_shutdown()
     console = Console(stderr=True)
 
     def server_ready() -> None:
@@ -101,9 +132,8 @@ def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, prof
         try:
             result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
                                    api_ready=server_ready if server else None)
-        except UserError as exc:
+        finally:
             bar.stop()
-            raise fail("run", exc)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json

@@ -1,17 +1,19 @@
-"""Prefect settings that must be in place before ``prefect`` is imported.
+"""How newsclean runs: Prefect's settings, logging, signals, and the
+processes a run starts (all tied to it, none outliving it).
 
-With no ``PREFECT_API_URL``, Prefect starts a temporary local server on first
-use. On a busy two-core machine that takes longer than its 20 s default
-start-up timeout, its analytics try to reach the internet, and its database
-would land in the user's home. These defaults fix all three; anything the user
-sets explicitly wins.
-
-``newsclean run`` also starts that temporary server itself, first thing
-(:func:`start_api_server`), instead of letting the flow start it: Prefect
-would import its whole server package in this process just to launch the
-server (about 2 s), then wait for it (about 5 s) with nothing else to do.
-Launched before anything is imported, it boots on the other core while this
+A plain ``newsclean run`` is a local run (see
+:func:`pipelines.flow.run_newsclean`): no Prefect server, whose start would
+cost a small run most of its time. Prefect orchestrates the run when the user
+points it at a server (``PREFECT_API_URL``) or sends shard work to a Prefect
+task runner (``[run] executor = "prefect"``); for the latter with no server,
+``newsclean run`` starts Prefect's temporary server itself, first thing
+(:func:`start_api_server`), so that it boots on the other core while this
 process imports the pipeline and warms up its workers.
+
+Defaults set here before ``prefect`` is imported (anything the user sets
+wins): no analytics (they try to reach the internet), no UI, a start-up
+timeout long enough for a busy two-core machine, and Prefect's database in
+the user's data directory, never in the checkout.
 """
 
 from __future__ import annotations
@@ -31,21 +33,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
 def state_home() -> Path:
-    """Where newsclean keeps Prefect's database: ``.state/`` in the project
-    when it is writable, else ``~/.cache/newsclean``."""
+    """Where newsclean keeps Prefect's database when it starts Prefect's
+    temporary server: ``$NEWSCLEAN_HOME``, else the user's data directory
+    (``$XDG_DATA_HOME/newsclean``, ``~/.local/share/newsclean``); never
+    the checkout or the folder newsclean was started from."""
     env = os.environ.get("NEWSCLEAN_HOME")
     if env:
         return Path(env)
-    candidate = PROJECT_ROOT / ".state"
-    try:
-        candidate.mkdir(parents=True, exist_ok=True)
-        return candidate
-    except OSError:
-        return Path.home() / ".cache" / "newsclean"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "newsclean"
 
 
 # Set by the user, any of these means Prefect's setup is theirs, not newsclean's.
@@ -67,7 +64,18 @@ def configure() -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def log_to_stderr() -> None:
+    """What a local run logs (the ``newsclean`` logger), on stderr in the
+    form of Prefect's own lines."""
+    logger = logging.getLogger("newsclean")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 class _DropShutdownNoise(logging.Filter):
@@ -189,10 +197,11 @@ def start_api_server() -> ApiServer | None:
         return None
     if importlib.util.find_spec("uvicorn") is None:
         return None
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app", "--app-dir", str(PROJECT_ROOT),
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Its own session: Ctrl-C reaches the run, which stops the server itself
     # once it has marked its flow run; tie_to_parent ends it if the run dies.
