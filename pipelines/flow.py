@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from prefect import flow, get_run_logger, task
+from prefect.context import FlowRunContext
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ExternalSignal
@@ -67,6 +69,25 @@ _EARLY_START_BYTES_PER_SHARD = 1000
 
 def _noop() -> None:
     return None
+
+
+# A run is orchestrated by Prefect (a flow run on an API server, its steps
+# task runs) or local: the same steps called as plain functions, logging to
+# stderr, no server (see run_newsclean).
+def _orchestrated() -> bool:
+    return FlowRunContext.get() is not None
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    return get_run_logger() if _orchestrated() else logging.getLogger("newsclean")
+
+
+def _step(step, *args):
+    """Call a flow step: as a Prefect task run inside a flow run; in a local
+    run, its function with the arguments ``quote()`` wrapped unwrapped."""
+    if _orchestrated():
+        return step(*args)
+    return step.fn(*(a.unwrap() if isinstance(a, quote) else a for a in args))
 
 
 def start_workers(cfg: Config, input_path: str | None = None) -> None:
@@ -237,7 +258,7 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
     corpus): it is renamed ``<id> (quarantined at <path>:<line>)``. A valid
     record may take over the id of a record quarantined earlier (the repaired
     version of a broken line)."""
-    log = get_run_logger()
+    log = _logger()
     found = scan(input_path)
     for rel in found.skipped:
         log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl(.gz), .html/.htm(.gz), .warc(.gz))", rel)
@@ -360,7 +381,7 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Lea
     """What recurs across a source's articles, from a sample of the shards,
     merged into what earlier runs learned; and the seconds spent repairing
     (learning repairs the shards it reads, cleaning does not again)."""
-    log = get_run_logger()
+    log = _logger()
     b = cfg.boilerplate
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
     if state.boilerplate_path is not None:
@@ -380,7 +401,7 @@ def learn_boilerplate(shards: list[str], cfg: Config, state: State, learner: Lea
 
 @task(name="clean", persist_result=False, cache_policy=NO_CACHE)
 def clean(shards: list[str], staging: str, cfg: Config, stats: SourceLineStats, progress=None) -> ShardStats:
-    log = get_run_logger()
+    log = _logger()
     learned = {src: stats.boilerplate(src) for src in stats.lines} if cfg.boilerplate.learn else {}
     argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, learned, cfg.report.examples) for i, s in enumerate(shards)]
     total = ShardStats()
@@ -419,7 +440,7 @@ def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
 def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupResult:
     """Cluster every active candidate of every run so far: the clusters are
     those a single run over all input would give."""
-    log = get_run_logger()
+    log = _logger()
     latest = _latest_versions(segments)
     ids: list[str] = []
     ranks: list[tuple] = []
@@ -481,7 +502,7 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, gene
     output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
     see :mod:`pipelines.formats.writers`) into the new generation folder
     (made current once the report is in it too)."""
-    log = get_run_logger()
+    log = _logger()
     out = Path(output)
     gen = Path(generation)
     members: dict[str, list[dict]] = {}
@@ -569,7 +590,7 @@ def newsclean_flow(
 
 def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
          progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
-    log = get_run_logger()
+    log = _logger()
     from prefect.runtime import flow_run
 
     COMMITTED["flow_run_id"] = flow_run.id
@@ -600,15 +621,15 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     # find upstream futures; over a 20,000-article run's dicts that walk cost
     # more than deduplicating. These arguments never hold futures.
     learner = Learner(cfg)
-    read = read_input(str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
+    read = _step(read_input, str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    line_stats, learn_repair = learn_boilerplate(read.shards, cfg, quote(state), quote(learner), progress)
+    line_stats, learn_repair = _step(learn_boilerplate, read.shards, cfg, quote(state), quote(learner), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = clean(read.shards, str(staging), cfg, quote(line_stats), progress)
+    stats = _step(clean, read.shards, str(staging), cfg, quote(line_stats), progress)
     timings["clean"] = time.perf_counter() - t
     stats.timings.update(learn_repair)
     stop_workers()
@@ -625,12 +646,12 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         shutil.rmtree(staging)
 
     t = time.perf_counter()
-    result = deduplicate(quote(state.segments), cfg, dedup)
+    result = _step(deduplicate, quote(state.segments), cfg, dedup)
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
     gen = new_generation(out, run_id)
-    written = write_outputs(quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
+    written = _step(write_outputs, quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
     seg_idx = len(state.segments) - 1 if new_data else None
@@ -681,7 +702,7 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
             if seg_idx is not None and result.latest.get(i, (None,))[0] == seg_idx]},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
-        "prefect": _prefect_context(),
+        "prefect": _prefect_context() if _orchestrated() else None,
     }
     t = time.perf_counter()
     # The record lands in runs/ once the outputs it describes are current.
@@ -692,7 +713,8 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
     record["timings"]["report"] = round(time.perf_counter() - t, 3)
     write_json(out / "runs" / f"{run_id}.json", record)
-    _publish_artifacts(record)
+    if _orchestrated():
+        _publish_artifacts(record)
     log.info(
         "run %s done in %.1f s: %d kept, %d dropped in the corpus; report at %s",
         run_id, record["timings"]["wall"], written["kept"], written["dropped"], out / "report.html",
@@ -709,15 +731,23 @@ def run_newsclean(
     progress: Callable[[str, int, int], None] | None = None,
     api_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the flow on the task runner the configuration names (what the CLI
-    and the tests call). With ``executor = "processes"`` shard work goes to
-    the flow's own process pool and the task runner only sees the few large
-    steps, so the default thread runner is kept.
+    """Run the flow (what the CLI and the tests call).
+
+    Orchestrated by Prefect when there is a Prefect API to report to
+    (``PREFECT_API_URL``, a profile, a test harness) or when shard work goes
+    to a Prefect task runner (``executor = "prefect"``); otherwise a local
+    run: the same steps as plain functions, no server to start (about 10 s
+    of a small run's start-up). With ``executor = "processes"`` shard work
+    goes to the flow's own process pool and the task runner only sees the
+    few large steps, so the default thread runner is kept.
 
     ``api_ready``: blocks until an API server started by the caller answers
     (see :func:`pipelines.runtime.start_api_server`)."""
+    from prefect.settings import PREFECT_API_URL
+
     cfg = load_config(config_path)
-    runnable = newsclean_flow
+    orchestrated = cfg.run.executor == "prefect" or bool(PREFECT_API_URL.value())
+    runnable = newsclean_flow if orchestrated else newsclean_flow.fn
     if cfg.run.executor == "prefect":
         runnable = newsclean_flow.with_options(task_runner=task_runner(cfg))
     elif cfg.run.executor != "processes":
@@ -725,22 +755,24 @@ def run_newsclean(
     global _PROGRESS_HOOK
     if cfg.run.executor == "prefect":
         _PROGRESS_HOOK, progress = progress, None
-    # Two slow starts overlap instead of following each other: the workers
-    # load their models (about 3 s) while Prefect's temporary server, when
-    # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
-    # that server exactly as the flow would, and the flow then reuses it.
     # Refused at once if another run holds the folder, before anything starts.
     lock = OutputLock(output)
     lock.acquire()
     COMMITTED.clear()
     try:
+        # Two slow starts overlap instead of following each other: the
+        # workers load their models (about 3 s) while Prefect's temporary
+        # server, when there is no PREFECT_API_URL, comes up (about 5 s).
+        # get_client starts that server exactly as the flow would, and the
+        # flow then reuses it.
         start_workers(cfg, str(input_path))
-        if api_ready is not None:
-            api_ready()
-        from prefect.client.orchestration import get_client
+        if orchestrated:
+            if api_ready is not None:
+                api_ready()
+            from prefect.client.orchestration import get_client
 
-        get_client(sync_client=True)
-        runtime.quiet_shutdown()
+            get_client(sync_client=True)
+            runtime.quiet_shutdown()
         return runnable(str(input_path), str(output), config_path, dedup, progress)
     except (KeyboardInterrupt, ExternalSignal) as exc:  # SIGINT, SIGTERM (Prefect's own bridge raises the latter)
         stop_workers(kill=True)
@@ -839,4 +871,4 @@ def _publish_artifacts(record: dict) -> None:
         create_table_artifact(table=rows, key="newsclean-counts", description="Counts per stage and reason")
         create_markdown_artifact(markdown="\n".join(md) + "\n", key="newsclean-summary", description="newsclean run summary")
     except Exception as exc:  # artifacts are a view; a run never fails on them
-        get_run_logger().warning("could not publish Prefect artifacts: %s", exc)
+        _logger().warning("could not publish Prefect artifacts: %s", exc)
