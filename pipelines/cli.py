@@ -75,6 +75,7 @@ def _check_paths(input: Path, output: Path) -> None:
     """Refuse an input that cannot be read or an output folder that cannot
     be written before anything is created or started."""
     import os
+    import tempfile
 
     if not input.exists():
         raise UserError(f"input {input}: no such file or folder")
@@ -85,15 +86,16 @@ def _check_paths(input: Path, output: Path) -> None:
     target = output
     while not target.exists() and not target.is_symlink():
         target = target.parent
-    if target == output:
-        if not output.is_dir():
-            raise UserError(f"output {output}: exists and is not a folder")
-        if not os.access(output, os.W_OK | os.X_OK):
-            raise UserError(f"output {output}: not writable (permission denied)")
-    elif not target.is_dir():
-        raise UserError(f"output {output}: cannot be created: {target} is not a folder")
-    elif not os.access(target, os.W_OK | os.X_OK):
-        raise UserError(f"output {output}: cannot be created: {target} is not writable (permission denied)")
+    where = "" if target == output else f"cannot be created in {target}: "
+    if not target.is_dir():
+        raise UserError(f"output {output}: {where}{'not a folder' if where else 'exists and is not a folder'}")
+    try:
+        # A file with no name (O_TMPFILE) where the output will be written:
+        # the one honest test of writability (a read-only file system, /proc,
+        # ACLs, root), and it leaves nothing behind.
+        tempfile.TemporaryFile(dir=target).close()
+    except OSError as exc:
+        raise UserError(f"output {output}: {where}not writable ({exc.strerror or exc})") from None
 
 
 def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, profile: bool) -> None:

@@ -27,7 +27,6 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 
 from cleaners.boilerplate import RuleSet
 from configs import shipped
-from cleaners.dedup import DedupParams
 from cleaners.language import LANGDETECT_LANGUAGES
 
 from .errors import UserError
@@ -130,7 +129,11 @@ class DedupSettings:
     min_containment: Share = 0.8
     min_shingles: NonNegative = 20
 
-    def params(self) -> DedupParams:
+    def params(self):
+        # Imported here: a configuration is checked before anything slow is
+        # imported (cleaners.dedup pulls in scipy and datasketch).
+        from cleaners.dedup import DedupParams
+
         return DedupParams(
             num_perm=self.num_perm,
             shingle_size=self.shingle_size,
@@ -344,9 +347,10 @@ def _validate(cls, values: Any, section: str) -> tuple[Any, list[str]]:
 
 
 def _raise(where: str, problems: list[str]) -> None:
+    if len(problems) == 1:
+        raise ConfigError(f"{where}: {problems[0]}")
     if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise ConfigError(f"{where}: {len(problems)} configuration {noun}:\n" + "\n".join(f"  {p}" for p in problems))
+        raise ConfigError(f"{where}: {len(problems)} configuration problems:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def load_config(path: str | Path | None = None) -> Config:

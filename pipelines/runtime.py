@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +166,8 @@ class ApiServer:
                 raise RuntimeError(f"Prefect's API server exited with code {self.process.returncode} before it was ready; "
                                    "set PREFECT_API_URL to a running server (`make server`) to work around it")
             try:
+                import urllib.request
+
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
                     if resp.status == 200:
                         return
