@@ -7,10 +7,17 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
-
 from . import runtime
-from .errors import UserError
+
+# First thing when this process is the command (not a test importing it): a
+# signal while the modules below load ends it in one line, not with a
+# traceback from inside an import.
+if __name__ == "__main__" or Path(sys.argv[0]).name == "newsclean":
+    runtime.exit_on_signals()
+
+import typer  # noqa: E402
+
+from .errors import UserError  # noqa: E402
 
 runtime.configure()
 
@@ -110,6 +117,7 @@ def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, prof
 
     OutputLock(output).acquire()  # held to the end (the flow takes it again)
     server = runtime.start_api_server() if cfg.run.executor == "prefect" else None  # boots while the imports below run
+    runtime.make_prefect_home()
     runtime.log_to_stderr()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -199,6 +207,7 @@ def serve(
 
     Needs a Prefect server: start one with `prefect server start` (see the README).
     """
+    runtime.make_prefect_home()
     from .serve import make_plan, resolve_api_url
     from .serve import serve as serve_plan
 

@@ -65,6 +65,12 @@ def configure() -> None:
         os.environ.setdefault(key, value)
 
 
+def make_prefect_home() -> None:
+    """Create Prefect's home (with its parents, which Prefect does not) before
+    ``prefect`` is imported: after the refusals, never at import."""
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
 def log_to_stderr() -> None:
     """What a local run logs (the ``newsclean`` logger), on stderr in the
     form of Prefect's own lines."""
@@ -198,7 +204,7 @@ def start_api_server() -> ApiServer | None:
         return None
     if importlib.util.find_spec("uvicorn") is None:
         return None
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    make_prefect_home()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -228,14 +234,42 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum  # the shell's convention: 130, 143
 
 
+# Seconds an interrupted run may spend cleaning up before it is ended anyway.
+CLEANUP_SECONDS = 8.0
+
+
+def exit_on_signals(command: str = "newsclean") -> None:
+    """Until a command starts work: SIGINT or SIGTERM end the process at once
+    with one line (nothing has been changed yet; an exception raised inside
+    an import would print a traceback)."""
+
+    def handler(signum, _frame):
+        sys.stderr.write(f"{command}: stopped by {signal.Signals(signum).name} before it started; nothing was changed\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 def raise_on_signals() -> None:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread
-    (SIGTERM would otherwise end the process with no cleanup at all)."""
+    (SIGTERM would otherwise end the process with no cleanup at all); the
+    cleanup that follows has :data:`CLEANUP_SECONDS`, then the process ends
+    with the signal's exit code whatever it is doing."""
 
     def handler(signum, _frame):
         # Once is enough: a second signal during cleanup must not interrupt it.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+        def deadline() -> None:
+            time.sleep(CLEANUP_SECONDS)
+            sys.stderr.write(f"newsclean: stopped by {signal.Signals(signum).name}; cleanup took too long, ended\n")
+            sys.stderr.flush()
+            os._exit(128 + signum)
+
+        threading.Thread(target=deadline, name="newsclean-cleanup-deadline", daemon=True).start()
         raise Interrupted(signum)
 
     signal.signal(signal.SIGINT, handler)
