@@ -45,8 +45,8 @@ from . import runtime
 from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
 from .stages import ShardStats, clean_shard, learn_shard, warm_up
-from .formats.writers import write_corpus
-from .store import (OutputLock, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
+from .formats.writers import WRITERS, output_path, write_corpus
+from .store import (OutputLock, Segment, State, StateError, clear_stale, commit_generation, current_generation, dumps, index_line,
                     new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
 
 
@@ -109,6 +109,10 @@ def start_workers(cfg: Config, input_path: str | None = None) -> None:
     # (pipelines/preload.py); it reads the configuration from the
     # environment it starts with.
     os.environ["NEWSCLEAN_PRELOAD_CONFIG"] = cfg.path
+    # Whom the fork server is tied to, known before it starts: a run killed
+    # before the server runs its preload must still end it (its parent is by
+    # then another process).
+    os.environ["NEWSCLEAN_RUN_PID"] = str(os.getpid())
     ctx.set_forkserver_preload(["pipelines.preload"])
     _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(cfg,))
     for _ in range(workers):  # the pool spawns its processes on first use
@@ -650,8 +654,17 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    gen = new_generation(out, run_id)
-    written = _step(write_outputs, quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
+    standing = None if new_data else _standing_outputs(out, cfg, dedup, len(state.segments))
+    if standing is not None:
+        # Nothing to write: the current outputs and report stand (this run
+        # would write the same bytes); the record below lists the run.
+        gen = current_generation(out)
+        written = {"kept": standing["counts"]["corpus_kept"], "dropped": standing["counts"]["corpus_dropped"],
+                   "kept_ids": set(), "dup_of": {}, "replaced": []}
+        log.info("nothing new since run %s with the same configuration: its outputs and report stand", standing["run_id"])
+    else:
+        gen = new_generation(out, run_id)
+        written = _step(write_outputs, quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
     seg_idx = len(state.segments) - 1 if new_data else None
@@ -666,6 +679,9 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "config_hash": cfg.digest(),
         "dedup": dedup,
         "segment": seg_name if new_data else None,
+        # What the outputs this run leaves current were written from.
+        "generation": gen.name,
+        "state_segments": len(state.segments),
         "files": read.files,
         "skipped_files": read.skipped_files,
         "not_articles": read.not_articles,
@@ -706,10 +722,11 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     }
     t = time.perf_counter()
     # The record lands in runs/ once the outputs it describes are current.
-    report_mod.build(out, gen, run=record)
-    commit_generation(out, gen)
-    COMMITTED["generation"] = gen.name
-    prune_generations(out)
+    if standing is None:
+        report_mod.build(out, gen, run=record)
+        commit_generation(out, gen)
+        COMMITTED["generation"] = gen.name
+        prune_generations(out)
     rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
     record["timings"]["report"] = round(time.perf_counter() - t, 3)
     write_json(out / "runs" / f"{run_id}.json", record)
@@ -721,6 +738,30 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     )
     return {"run_id": run_id, "record": str(out / "runs" / f"{run_id}.json"), "kept": written["kept"],
             "dropped": written["dropped"], "report": rep}
+
+
+def _standing_outputs(out: Path, cfg: Config, dedup: bool, segments: int) -> dict | None:
+    """The record of the run that wrote the current outputs, when a run with
+    nothing new to read would write them again byte for byte: its outputs
+    are current, made from the same state and configuration, in every
+    format asked for and no other. None otherwise (and for a folder of a
+    version before these checks)."""
+    runs = sorted((out / "runs").glob("*.json"))
+    try:
+        last = json.loads(runs[-1].read_text(encoding="utf-8")) if runs else None
+    except (OSError, ValueError):
+        return None
+    gen = current_generation(out)
+    if (not isinstance(last, dict) or last.get("generation") != gen.name or gen == out or last.get("state_segments") != segments
+            or last.get("dedup") != dedup or last.get("config_hash") != cfg.digest()):
+        return None
+    for name in ("articles", "dropped"):
+        for fmt in WRITERS:
+            if output_path(gen, name, fmt).exists() != (fmt in cfg.output.formats):
+                return None
+    if not all((gen / f).exists() for f in ("report.html", "report.json")):
+        return None
+    return last
 
 
 def run_newsclean(
