@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import runtime
+from .errors import UserError
 
 # First thing when this process is the command (not a test importing it): a
 # signal while the modules below load ends it in one line, not with a
@@ -16,8 +17,6 @@ if __name__ == "__main__" or Path(sys.argv[0]).name == "newsclean":
     runtime.exit_on_signals()
 
 import typer  # noqa: E402
-
-from .errors import UserError  # noqa: E402
 
 runtime.configure()
 

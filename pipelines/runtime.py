@@ -19,13 +19,9 @@ the user's data directory, never in the checkout.
 from __future__ import annotations
 
 import atexit
-import ctypes
-import importlib.util
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -131,6 +127,8 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
     to watch (default: the current parent)."""
     parent = parent or os.getppid()
     if death_signal and sys.platform.startswith("linux"):
+        import ctypes
+
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
@@ -161,7 +159,7 @@ def ephemeral_app():
 class ApiServer:
     """A Prefect API server process serving this run, stopped at exit."""
 
-    process: subprocess.Popen
+    process: "subprocess.Popen"
     url: str
 
     def wait(self, timeout: float = 120.0) -> None:
@@ -185,6 +183,8 @@ class ApiServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server; kill it if it is still up after ``timeout``."""
+        import subprocess
+
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -202,6 +202,10 @@ def start_api_server() -> ApiServer | None:
     does what they asked."""
     if _user_prefect or "prefect" in sys.modules or (Path(os.environ["PREFECT_HOME"]) / "profiles.toml").exists():
         return None
+    import importlib.util
+    import socket
+    import subprocess
+
     if importlib.util.find_spec("uvicorn") is None:
         return None
     make_prefect_home()

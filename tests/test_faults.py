@@ -282,12 +282,12 @@ def _still_alive(procs: list[int], pid: int, wait: float = 5.0) -> list[int]:
     return left
 
 
-N_SWEEP = 600
+N_SWEEP = 300
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """600 articles in shards of 100 (so the run starts its workers), and
+    """300 articles in shards of 100 (so the run starts its workers), and
     the outputs and wall time of an uninterrupted run over them."""
     import random
 
@@ -333,6 +333,11 @@ def test_kill_sweep_nothing_outlives_the_run_and_the_rerun_heals(sweep, tmp_path
     took = time.monotonic() - t
     if how == signal.SIGKILL:
         assert run.returncode == -9 or run.returncode == 0, err  # 0: it finished first
+    elif run.returncode == -signal.SIGTERM:
+        # Before the interpreter ran newsclean's first line (a busy machine
+        # can take that long to start Python): the signal's default action,
+        # which a shell reports as 143 too. Nothing was started or created.
+        assert err == "" and not out.exists(), err
     elif run.returncode != 0:
         assert run.returncode == 143 and took < 10, (run.returncode, took, err)
         assert "Traceback" not in err
