@@ -216,18 +216,27 @@ def test_a_learned_shard_is_repaired_once(tmp_path):
         assert len(lines) == len(set(lines)), r["id"]
 
 
-def test_the_command_gives_the_flows_output_and_stops_its_server(sample, tmp_path):
-    """`newsclean run` as a newcomer types it (no Prefect settings): it starts
-    Prefect's temporary API server itself, writes what the flow writes, and
-    leaves no server behind."""
+@pytest.mark.parametrize("executor", ["processes", "prefect"])
+def test_the_command_gives_the_flows_output_and_starts_a_server_only_for_prefect_tasks(sample, tmp_path, executor):
+    """`newsclean run` as a newcomer types it (no Prefect settings): a local
+    run, no server; with shards as Prefect tasks (``executor = "prefect"``)
+    it starts Prefect's temporary API server itself and leaves none behind.
+    Either way it writes what the flow writes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["NEWSCLEAN_HOME"] = str(tmp_path / "home")
     out = tmp_path / "out"
-    p = subprocess.run([str(Path(sys.executable).parent / "newsclean"), "run", "--input", str(ROOT / "raw"), "--output", str(out), "--profile"],
+    (tmp_path / "run.toml").write_text(f'[run]\nexecutor = "{executor}"\n', encoding="utf-8")
+    p = subprocess.run([str(Path(sys.executable).parent / "newsclean"), "run", "--input", str(ROOT / "raw"), "--output", str(out),
+                        "--config", str(tmp_path / "run.toml"), "--profile"],
                        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     assert (out / "articles.jsonl").read_bytes() == (sample["out"] / "articles.jsonl").read_bytes()
     assert "stage time shares" in p.stdout
     server = re.search(r"temporary API server at (http://127\.0\.0\.1:\d+)/api", p.stderr)
+    if executor == "processes":
+        assert server is None and "Flow run" not in p.stderr, p.stderr[-3000:]
+        assert not list((tmp_path / "home").rglob("*.db"))  # no Prefect database either
+        return
     assert server, p.stderr[-3000:]
     with pytest.raises(OSError):
         urllib.request.urlopen(server.group(1) + "/api/health", timeout=2)
