@@ -181,6 +181,29 @@ def test_rerun_is_byte_identical(sample, run_flow, tmp_path):
     assert last["counts"]["new"] == 0 and last["counts"]["unchanged"] == last["counts"]["documents"]
 
 
+def test_a_rerun_with_nothing_new_leaves_the_outputs_standing_until_the_config_changes(sample, run_flow, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(sample["out"], out, symlinks=True)
+    current = os.readlink(out / "current")
+    report = (out / "report.html").stat()
+    result = run_flow(ROOT / "raw", out)
+    record = json.loads(Path(result["record"]).read_text())
+    # Nothing new, same configuration: no new generation, no report rebuilt;
+    # the run is recorded, naming the outputs it left current.
+    assert os.readlink(out / "current") == current and record["generation"] == Path(current).name
+    assert (out / "report.html").stat().st_mtime_ns == report.st_mtime_ns
+    assert len(list((out / "runs").glob("*.json"))) == 2
+    assert (result["kept"], result["dropped"]) == (sample["result"]["kept"], sample["result"]["dropped"])
+    # Another output format: the same rows are written again, as Parquet too.
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[output]\nformats = ["jsonl", "parquet"]\n', encoding="utf-8")
+    run_flow(ROOT / "raw", out, config=cfg)
+    assert os.readlink(out / "current") != current and (out / "current" / "articles.parquet").exists()
+    assert (out / "articles.jsonl").read_bytes() == (sample["out"] / "articles.jsonl").read_bytes()
+
+
 def test_outputs_are_complete_records(sample):
     for a in sample["articles"].values():
         assert set(a) >= {"id", "title", "text", "language", "url", "source", "duplicates", "edits"}
