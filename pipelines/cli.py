@@ -27,6 +27,9 @@ _DEBUG = {"on": False}
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an expected failure too.")) -> None:
     _DEBUG["on"] = debug
+    # The command starts: its own handling of signals (``run``'s), or Python's.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def fail(command: str, exc: UserError) -> "typer.Exit":
