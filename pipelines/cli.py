@@ -62,12 +62,14 @@ def run(
         signum = getattr(exc, "signum", None) or getattr(exc, "signal", None)
         if not isinstance(exc, (runtime.Interrupted, *_prefect_signals())) or not signum:
             raise
+        # Never imported here: a signal that came while the flow's modules
+        # were loading has left them half-imported, and loading them again
+        # takes seconds; a run that had not got so far committed nothing.
+        flow = sys.modules.get(f"{__package__}.flow")
         try:
-            from .flow import interrupted_summary
-
-            what = interrupted_summary(str(output))
-        except BaseException:  # noqa: BLE001 - a second signal: say the least
-            what = "nothing of this run was committed"
+            what = flow.interrupted_summary(str(output))
+        except BaseException:  # noqa: BLE001 - not loaded, or a second signal: say the least
+            what = f"nothing of this run was committed; {output} is as the last complete run left it"
         typer.echo(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}", err=True)
         raise typer.Exit(128 + signum)
 
