@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from pathlib import Path
@@ -71,13 +70,8 @@ def run(
             what = flow.interrupted_summary(str(output))
         except BaseException:  # noqa: BLE001 - not loaded, or a second signal: say the least
             what = f"nothing of this run was committed; {output} is as the last complete run left it"
-        typer.echo(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Cleaned up by now (workers ended, outputs as committed, the lock
-        # goes with the process): end here rather than wait at exit for
-        # threads a library started mid-import, which can hold the process.
-        os._exit(128 + signum)
+        runtime.say_stopped(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}")
+        raise typer.Exit(128 + signum)
 
 
 def _prefect_signals() -> tuple[type, ...]:
@@ -91,6 +85,7 @@ def _prefect_signals() -> tuple[type, ...]:
 def _check_paths(input: Path, output: Path) -> None:
     """Refuse an input that cannot be read or an output folder that cannot
     be written before anything is created or started."""
+    import os
     import tempfile
 
     if not input.exists():

@@ -256,6 +256,17 @@ def exit_on_signals(command: str = "newsclean") -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+_STOPPED = {"said": False}
+
+
+def say_stopped(line: str) -> None:
+    """The one line an interrupted run prints (the cleanup deadline then adds
+    none of its own)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    _STOPPED["said"] = True
+
+
 def raise_on_signals() -> None:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread
     (SIGTERM would otherwise end the process with no cleanup at all); the
@@ -269,8 +280,11 @@ def raise_on_signals() -> None:
 
         def deadline() -> None:
             time.sleep(CLEANUP_SECONDS)
-            sys.stderr.write(f"newsclean: stopped by {signal.Signals(signum).name}; cleanup took too long, ended\n")
-            sys.stderr.flush()
+            # Still here: cleanup, or the exit after it (a thread a library
+            # started, still running), takes too long. One line in all.
+            if not _STOPPED["said"]:
+                sys.stderr.write(f"newsclean: stopped by {signal.Signals(signum).name}; cleanup took too long, ended\n")
+                sys.stderr.flush()
             os._exit(128 + signum)
 
         threading.Thread(target=deadline, name="newsclean-cleanup-deadline", daemon=True).start()
