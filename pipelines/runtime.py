@@ -145,6 +145,29 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
     threading.Thread(target=watch, name="newsclean-parent-watch", daemon=True).start()
 
 
+def end_fork_server() -> None:
+    """Kill multiprocessing's fork server and whatever it forked, at once (an
+    interrupted run: a worker still being forked would fail, loudly, once the
+    run's semaphores are gone). Linux; elsewhere the ties above end them."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if not pid or not Path("/proc").is_dir():
+        return
+    children = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(p.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    for victim in [*children, pid]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def ephemeral_app():
     """uvicorn factory: Prefect's API as its temporary server runs it (no UI,
     no background services), tied to the run that started it."""
