@@ -148,6 +148,7 @@ def stop_workers(kill: bool = False) -> None:
     procs = list((getattr(pool, "_processes", None) or {}).values())
     for p in procs:
         p.terminate()
+    runtime.end_fork_server()
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.join(timeout=2)
