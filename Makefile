@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental clean
+.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup clean
 
 install: $(STAMP)
 
@@ -82,6 +82,11 @@ bench-tiny: install
 bench-incremental: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/incremental.py
+
+# Whole-command time of `newsclean run` (a refusal, the sample from scratch,
+# a rerun with nothing new) beside main's, paired (a few minutes).
+bench-startup: install
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs clean/generations clean/current clean/.newsclean.lock

@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
-
 from . import runtime
 from .errors import UserError
+
+# First thing when this process is the command (not a test importing it): a
+# signal while the modules below load ends it in one line, not with a
+# traceback from inside an import.
+if __name__ == "__main__" or Path(sys.argv[0]).name == "newsclean":
+    runtime.exit_on_signals()
+
+import typer  # noqa: E402
 
 runtime.configure()
 
@@ -21,6 +27,9 @@ _DEBUG = {"on": False}
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an expected failure too.")) -> None:
     _DEBUG["on"] = debug
+    # The command starts: its own handling of signals (``run``'s), or Python's.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def fail(command: str, exc: UserError) -> "typer.Exit":
@@ -37,7 +46,7 @@ def fail(command: str, exc: UserError) -> "typer.Exit":
 def run(
     input: Path = typer.Option(Path("raw"), "--input", help="Folder (walked recursively) or file of raw articles."),
     output: Path = typer.Option(Path("clean"), "--output", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: configs/default.toml)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration (default: the shipped configs/default.toml)."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Skip the near-duplicate stage: keep every article that passes the other stages."),
     profile: bool = typer.Option(False, "--profile", help="Print the share of time each stage took."),
 ) -> None:
@@ -45,19 +54,23 @@ def run(
     runtime.raise_on_signals()
     try:
         _run(input, output, config, no_dedup, profile)
+    except UserError as exc:
+        raise fail("run", exc)
     except BaseException as exc:
         # Ours (runtime.Interrupted) or Prefect's TerminationSignal, which its
         # SIGTERM handler raises while a flow runs.
         signum = getattr(exc, "signum", None) or getattr(exc, "signal", None)
         if not isinstance(exc, (runtime.Interrupted, *_prefect_signals())) or not signum:
             raise
+        # Never imported here: a signal that came while the flow's modules
+        # were loading has left them half-imported, and loading them again
+        # takes seconds; a run that had not got so far committed nothing.
+        flow = sys.modules.get(f"{__package__}.flow")
         try:
-            from .flow import interrupted_summary
-
-            what = interrupted_summary(str(output))
-        except BaseException:  # noqa: BLE001 - a second signal: say the least
-            what = "nothing of this run was committed"
-        typer.echo(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}", err=True)
+            what = flow.interrupted_summary(str(output))
+        except BaseException:  # noqa: BLE001 - not loaded, or a second signal: say the least
+            what = f"nothing of this run was committed; {output} is as the last complete run left it"
+        runtime.say_stopped(f"newsclean run: stopped by {signal.Signals(signum).name}: {what}")
         raise typer.Exit(128 + signum)
 
 
@@ -69,21 +82,53 @@ def _prefect_signals() -> tuple[type, ...]:
     return (ExternalSignal,)
 
 
+def _check_paths(input: Path, output: Path) -> None:
+    """Refuse an input that cannot be read or an output folder that cannot
+    be written before anything is created or started."""
+    import os
+    import tempfile
+
+    if not input.exists():
+        raise UserError(f"input {input}: no such file or folder")
+    if not os.access(input, os.R_OK | (os.X_OK if input.is_dir() else 0)):
+        raise UserError(f"input {input}: not readable (permission denied)")
+    # The output folder, or the nearest folder above it that exists (where
+    # it will be created), must be a writable folder.
+    target = output
+    while not target.exists() and not target.is_symlink():
+        target = target.parent
+    where = "" if target == output else f"cannot be created in {target}: "
+    if not target.is_dir():
+        raise UserError(f"output {output}: {where}{'not a folder' if where else 'exists and is not a folder'}")
+    try:
+        # A file with no name (O_TMPFILE) where the output will be written:
+        # the one honest test of writability (a read-only file system, /proc,
+        # ACLs, root), and it leaves nothing behind.
+        tempfile.TemporaryFile(dir=target).close()
+    except OSError as exc:
+        raise UserError(f"output {output}: {where}not writable ({exc.strerror or exc})") from None
+
+
 def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, profile: bool) -> None:
+    # Every refusal comes before anything is created or started: the paths,
+    # then the configuration (and the rule and model files it names), then
+    # another run holding the folder.
+    _check_paths(input, output)
+    from .config import load_config
+
+    cfg = load_config(config)
     from .store import OutputLock
 
-    # First of all: a second run on a folder is refused before it starts anything.
-    try:
-        OutputLock(output).acquire()  # held to the end (the flow takes it again)
-    except UserError as exc:
-        raise fail("run", exc)
-    server = runtime.start_api_server()  # boots while the imports below run
-    runtime.quiet_shutdown()
+    OutputLock(output).acquire()  # held to the end (the flow takes it again)
+    server = runtime.start_api_server() if cfg.run.executor == "prefect" else None  # boots while the imports below run
+    runtime.make_prefect_home()
+    runtime.log_to_stderr()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .flow import run_newsclean
 
+    runtime.quiet_shutdown()
     console = Console(stderr=True)
 
     def server_ready() -> None:
@@ -101,9 +146,8 @@ def _run(input: Path, output: Path, config: Optional[Path], no_dedup: bool, prof
         try:
             result = run_newsclean(str(input), str(output), str(config) if config else None, not no_dedup, progress,
                                    api_ready=server_ready if server else None)
-        except UserError as exc:
+        finally:
             bar.stop()
-            raise fail("run", exc)
     typer.echo(f"kept {result['kept']} articles, dropped {result['dropped']}; report: {result['report']['html']}")
     if profile:
         import json
@@ -167,6 +211,7 @@ def serve(
 
     Needs a Prefect server: start one with `prefect server start` (see the README).
     """
+    runtime.make_prefect_home()
     from .serve import make_plan, resolve_api_url
     from .serve import serve as serve_plan
 

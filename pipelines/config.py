@@ -26,13 +26,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from cleaners.boilerplate import RuleSet
-from cleaners.dedup import DedupParams
+from configs import shipped
 from cleaners.language import LANGDETECT_LANGUAGES
 
 from .errors import UserError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.toml"
+DEFAULT_CONFIG = shipped("default.toml")
 
 
 class ConfigError(UserError, ValueError):
@@ -134,7 +133,11 @@ class DedupSettings:
     min_containment: Share = DedupParams.min_containment
     min_shingles: NonNegative = DedupParams.min_shingles
 
-    def params(self) -> DedupParams:
+    def params(self):
+        # Imported here: a configuration is checked before anything slow is
+        # imported (cleaners.dedup pulls in scipy and datasketch).
+        from cleaners.dedup import DedupParams
+
         return DedupParams(
             num_perm=self.num_perm,
             shingle_size=self.shingle_size,
@@ -226,11 +229,8 @@ class Config:
     def model_path(self) -> Path:
         """The block classifier's model file ([boilerplate] model): a
         relative path is looked up beside the configuration file, then among
-        the shipped configs (a config of one's own keeps the trained model)."""
-        beside = (Path(self.path).parent / self.boilerplate.model).resolve() if self.path else None
-        if beside is not None and beside.exists():
-            return beside
-        return (DEFAULT_CONFIG.parent / self.boilerplate.model).resolve()
+        the shipped files (a config of one's own keeps the trained model)."""
+        return _beside_or_shipped(Path(self.path) if self.path else DEFAULT_CONFIG, self.boilerplate.model)
 
     def ruleset(self) -> RuleSet:
         return RuleSet.from_config(self.rules)
@@ -260,6 +260,18 @@ class Config:
             problems += errs
         _raise("configuration overrides", problems)
         return Config(**kwargs)
+
+
+def _beside_or_shipped(config: Path, name: str) -> Path:
+    """A file a configuration names: an absolute path as it is; a relative
+    one beside the configuration file, else among the shipped files (a copy
+    of default.toml elsewhere still finds the rules and model it names),
+    else beside the configuration (where the error message points)."""
+    beside = (config.parent / name).resolve()
+    if beside.exists():
+        return beside
+    fallback = shipped(name)
+    return fallback.resolve() if fallback.exists() else beside
 
 
 def _file_digest(path: Path) -> str | None:
@@ -339,9 +351,10 @@ def _validate(cls, values: Any, section: str) -> tuple[Any, list[str]]:
 
 
 def _raise(where: str, problems: list[str]) -> None:
+    if len(problems) == 1:
+        raise ConfigError(f"{where}: {problems[0]}")
     if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise ConfigError(f"{where}: {len(problems)} configuration {noun}:\n" + "\n".join(f"  {p}" for p in problems))
+        raise ConfigError(f"{where}: {len(problems)} configuration problems:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def _beside_or_shipped(config: Path, name: str) -> Path:
@@ -367,7 +380,7 @@ def load_config(path: str | Path | None = None) -> Config:
         sections[name], errs = _validate(cls, raw.get(name, {}), name)
         problems += errs
     _raise(str(path), problems)
-    rules_path = (path.parent / sections["boilerplate"].rules).resolve()
+    rules_path = _beside_or_shipped(path, sections["boilerplate"].rules)
     try:
         with open(rules_path, "rb") as fh:
             rules = tomllib.load(fh)

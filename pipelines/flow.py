@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import heapq
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from prefect import flow, get_run_logger, task
+from prefect.context import FlowRunContext
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ExternalSignal
@@ -44,8 +46,9 @@ from .errors import is_disk_error, report_once
 from .config import Config, load_config
 from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
 from .stages import ShardStats, check_model, clean_shard, learn_shard, position, warm_up
-from .formats.writers import write_corpus
-from .store import (RUN_RECORD, OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation, dumps, index_line,
+from .formats.writers import WRITERS, output_path, write_corpus
+from .store import (RUN_RECORD, OutputLock, write_error, Segment, State, StateError, clear_stale, commit_generation,
+                    current_generation, dumps, index_line,
                     new_generation, prune_generations, read_jsonl, write_json, write_jsonl)
 
 
@@ -70,6 +73,25 @@ def _noop() -> None:
     return None
 
 
+# A run is orchestrated by Prefect (a flow run on an API server, its steps
+# task runs) or local: the same steps called as plain functions, logging to
+# stderr, no server (see run_newsclean).
+def _orchestrated() -> bool:
+    return FlowRunContext.get() is not None
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    return get_run_logger() if _orchestrated() else logging.getLogger("newsclean")
+
+
+def _step(step, *args):
+    """Call a flow step: as a Prefect task run inside a flow run; in a local
+    run, its function with the arguments ``quote()`` wrapped unwrapped."""
+    if _orchestrated():
+        return step(*args)
+    return step.fn(*(a.unwrap() if isinstance(a, quote) else a for a in args))
+
+
 def start_workers(cfg: Config, input_path: str | None = None) -> None:
     """Start the worker processes now if the run will use them: when the
     input (``input_path``) holds more than one shard's worth of bytes, or
@@ -89,6 +111,10 @@ def start_workers(cfg: Config, input_path: str | None = None) -> None:
     # (pipelines/preload.py); it reads the configuration from the
     # environment it starts with.
     os.environ["NEWSCLEAN_PRELOAD_CONFIG"] = cfg.path
+    # Whom the fork server is tied to, known before it starts: a run killed
+    # before the server runs its preload must still end it (its parent is by
+    # then another process).
+    os.environ["NEWSCLEAN_RUN_PID"] = str(os.getpid())
     ctx.set_forkserver_preload(["pipelines.preload"])
     _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(cfg,))
     for _ in range(workers):  # the pool spawns its processes on first use
@@ -124,6 +150,7 @@ def stop_workers(kill: bool = False) -> None:
     procs = list((getattr(pool, "_processes", None) or {}).values())
     for p in procs:
         p.terminate()
+    runtime.end_fork_server()
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.join(timeout=2)
@@ -238,7 +265,7 @@ def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple
     corpus): it is renamed ``<id> (quarantined at <path>:<line>)``. A valid
     record may take over the id of a record quarantined earlier (the repaired
     version of a broken line)."""
-    log = get_run_logger()
+    log = _logger()
     found = scan(input_path)
     for rel in found.outputs:
         log.warning("skipped %s/: a newsclean output folder, never read as input", rel)
@@ -417,7 +444,7 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, state: State
     so far: the lines learned per source (what pass 2 removes), the earlier
     articles to clean again because this run changed what is learned, and
     the seconds spent extracting and repairing (pass 2 does not again)."""
-    log = get_run_logger()
+    log = _logger()
     b = cfg.boilerplate
     repair = Counter()  # seconds per stage (extract, repair)
     new = SourceLineStats(b.learn_min_articles, b.learn_min_share)
@@ -449,7 +476,7 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     """Pass 2 over the new shards (``NNNNN``) and the articles cleaned again
     (``rNNNNN``, no line table: theirs stays where they were first read);
     the statistics of each."""
-    log = get_run_logger()
+    log = _logger()
     argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, learned, cfg.report.examples) for i, s in enumerate(shards)]
     argsets += [(s, str(Path(staging) / f"r{i:05d}"), cfg, learned, 0, False) for i, s in enumerate(reclean.shards)]
     total, again = ShardStats(), ShardStats()
@@ -489,7 +516,7 @@ def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
 def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupResult:
     """Cluster every active candidate of every run so far: the clusters are
     those a single run over all input would give."""
-    log = get_run_logger()
+    log = _logger()
     latest = _latest_versions(segments)
     ids: list[str] = []
     ranks: list[tuple] = []
@@ -558,7 +585,7 @@ def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, gene
     output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
     see :mod:`pipelines.formats.writers`) into the new generation folder
     (made current once the report is in it too)."""
-    log = get_run_logger()
+    log = _logger()
     out = Path(output)
     gen = Path(generation)
     members: dict[str, list[dict]] = {}
@@ -665,7 +692,7 @@ def newsclean_flow(
 
 def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
          progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
-    log = get_run_logger()
+    log = _logger()
     from prefect.runtime import flow_run
 
     COMMITTED["flow_run_id"] = flow_run.id
@@ -697,16 +724,17 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     # find upstream futures; over a 20,000-article run's dicts that walk cost
     # more than deduplicating. These arguments never hold futures.
     learner = Learner(cfg, staging)
-    read = read_input(str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
+    read = _step(read_input, str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    learned, reclean, learn_repair = learn_boilerplate(read.shards, str(staging), cfg, quote(state), quote(learner), progress)
+    learned, reclean, learn_repair = _step(learn_boilerplate, read.shards, str(staging), cfg, quote(state), quote(learner),
+                                           progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
     repaired = [learner.repaired(i) for i in range(len(read.shards))]
-    stats, again = clean(repaired, str(staging), cfg, quote(learned), quote(reclean), progress)
+    stats, again = _step(clean, repaired, str(staging), cfg, quote(learned), quote(reclean), progress)
     timings["clean"] = time.perf_counter() - t
     stats.timings.update(learn_repair)
     stop_workers()
@@ -721,12 +749,21 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         shutil.rmtree(staging)
 
     t = time.perf_counter()
-    result = deduplicate(quote(state.segments), cfg, dedup)
+    result = _step(deduplicate, quote(state.segments), cfg, dedup)
     timings["dedup"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    gen = new_generation(out, run_id)
-    written = write_outputs(quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
+    standing = None if new_data else _standing_outputs(out, cfg, dedup, len(state.segments))
+    if standing is not None:
+        # Nothing to write: the current outputs and report stand (this run
+        # would write the same bytes); the record below lists the run.
+        gen = current_generation(out)
+        written = {"kept": standing["counts"]["corpus_kept"], "dropped": standing["counts"]["corpus_dropped"],
+                   "kept_ids": set(), "dup_of": {}, "replaced": []}
+        log.info("nothing new since run %s with the same configuration: its outputs and report stand", standing["run_id"])
+    else:
+        gen = new_generation(out, run_id)
+        written = _step(write_outputs, quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
     seg_idx = len(state.segments) - 1 if new_data else None
@@ -745,6 +782,9 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "config_hash": cfg.digest(),
         "dedup": dedup,
         "segment": seg_name if new_data else None,
+        # What the outputs this run leaves current were written from.
+        "generation": gen.name,
+        "state_segments": len(state.segments),
         "files": read.files,
         "skipped_files": read.skipped_files,
         "not_articles": read.not_articles,
@@ -781,26 +821,54 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         "recleaned": {**reclean.record(), "passed_gates": again.candidates, "dropped": dict(sorted(again.dropped.items()))},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},
-        "prefect": _prefect_context(),
+        "prefect": _prefect_context() if _orchestrated() else None,
     }
     t = time.perf_counter()
     # The record is committed with the outputs it describes (in their
     # generation), and copied to runs/ once they are current.
-    report_mod.build(out, gen, run=record)
-    record["timings"]["report"] = round(time.perf_counter() - t, 3)
-    write_json(gen / RUN_RECORD, record)
-    commit_generation(out, gen)
-    COMMITTED["generation"] = gen.name
-    write_json(out / "runs" / f"{run_id}.json", record)
-    prune_generations(out)
+    if standing is None:
+        report_mod.build(out, gen, run=record)
+        record["timings"]["report"] = round(time.perf_counter() - t, 3)
+        write_json(gen / RUN_RECORD, record)
+        commit_generation(out, gen)
+        COMMITTED["generation"] = gen.name
+        prune_generations(out)
+    else:
+        record["timings"]["report"] = round(time.perf_counter() - t, 3)
     rep = {"json": str(out / "report.json"), "html": str(out / "report.html")}
-    _publish_artifacts(record)
+    write_json(out / "runs" / f"{run_id}.json", record)
+    if _orchestrated():
+        _publish_artifacts(record)
     log.info(
         "run %s done in %.1f s: %d kept, %d dropped in the corpus; report at %s",
         run_id, record["timings"]["wall"], written["kept"], written["dropped"], out / "report.html",
     )
     return {"run_id": run_id, "record": str(out / "runs" / f"{run_id}.json"), "kept": written["kept"],
             "dropped": written["dropped"], "report": rep}
+
+
+def _standing_outputs(out: Path, cfg: Config, dedup: bool, segments: int) -> dict | None:
+    """The record of the run that wrote the current outputs, when a run with
+    nothing new to read would write them again byte for byte: its outputs
+    are current, made from the same state and configuration, in every
+    format asked for and no other. None otherwise (and for a folder of a
+    version before these checks)."""
+    runs = sorted((out / "runs").glob("*.json"))
+    try:
+        last = json.loads(runs[-1].read_text(encoding="utf-8")) if runs else None
+    except (OSError, ValueError):
+        return None
+    gen = current_generation(out)
+    if (not isinstance(last, dict) or last.get("generation") != gen.name or gen == out or last.get("state_segments") != segments
+            or last.get("dedup") != dedup or last.get("config_hash") != cfg.digest()):
+        return None
+    for name in ("articles", "dropped"):
+        for fmt in WRITERS:
+            if output_path(gen, name, fmt).exists() != (fmt in cfg.output.formats):
+                return None
+    if not all((gen / f).exists() for f in ("report.html", "report.json")):
+        return None
+    return last
 
 
 def run_newsclean(
@@ -811,16 +879,24 @@ def run_newsclean(
     progress: Callable[[str, int, int], None] | None = None,
     api_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the flow on the task runner the configuration names (what the CLI
-    and the tests call). With ``executor = "processes"`` shard work goes to
-    the flow's own process pool and the task runner only sees the few large
-    steps, so the default thread runner is kept.
+    """Run the flow (what the CLI and the tests call).
+
+    Orchestrated by Prefect when there is a Prefect API to report to
+    (``PREFECT_API_URL``, a profile, a test harness) or when shard work goes
+    to a Prefect task runner (``executor = "prefect"``); otherwise a local
+    run: the same steps as plain functions, no server to start (about 10 s
+    of a small run's start-up). With ``executor = "processes"`` shard work
+    goes to the flow's own process pool and the task runner only sees the
+    few large steps, so the default thread runner is kept.
 
     ``api_ready``: blocks until an API server started by the caller answers
     (see :func:`pipelines.runtime.start_api_server`)."""
+    from prefect.settings import PREFECT_API_URL
+
     cfg = load_config(config_path)
     check_model(cfg)  # before the workers load it, each with a traceback of its own
-    runnable = newsclean_flow
+    orchestrated = cfg.run.executor == "prefect" or bool(PREFECT_API_URL.value())
+    runnable = newsclean_flow if orchestrated else newsclean_flow.fn
     if cfg.run.executor == "prefect":
         runnable = newsclean_flow.with_options(task_runner=task_runner(cfg))
     elif cfg.run.executor != "processes":
@@ -828,22 +904,24 @@ def run_newsclean(
     global _PROGRESS_HOOK
     if cfg.run.executor == "prefect":
         _PROGRESS_HOOK, progress = progress, None
-    # Two slow starts overlap instead of following each other: the workers
-    # load their models (about 3 s) while Prefect's temporary server, when
-    # there is no PREFECT_API_URL, comes up (about 5 s). get_client starts
-    # that server exactly as the flow would, and the flow then reuses it.
     # Refused at once if another run holds the folder, before anything starts.
     lock = OutputLock(output)
     lock.acquire()
     COMMITTED.clear()
     try:
+        # Two slow starts overlap instead of following each other: the
+        # workers load their models (about 3 s) while Prefect's temporary
+        # server, when there is no PREFECT_API_URL, comes up (about 5 s).
+        # get_client starts that server exactly as the flow would, and the
+        # flow then reuses it.
         start_workers(cfg, str(input_path))
-        if api_ready is not None:
-            api_ready()
-        from prefect.client.orchestration import get_client
+        if orchestrated:
+            if api_ready is not None:
+                api_ready()
+            from prefect.client.orchestration import get_client
 
-        get_client(sync_client=True)
-        runtime.quiet_shutdown()
+            get_client(sync_client=True)
+            runtime.quiet_shutdown()
         report_once()
         return runnable(str(input_path), str(output), config_path, dedup, progress)
     except (KeyboardInterrupt, ExternalSignal) as exc:  # SIGINT, SIGTERM (Prefect's own bridge raises the latter)
@@ -943,4 +1021,4 @@ def _publish_artifacts(record: dict) -> None:
         create_table_artifact(table=rows, key="newsclean-counts", description="Counts per stage and reason")
         create_markdown_artifact(markdown="\n".join(md) + "\n", key="newsclean-summary", description="newsclean run summary")
     except Exception as exc:  # artifacts are a view; a run never fails on them
-        get_run_logger().warning("could not publish Prefect artifacts: %s", exc)
+        _logger().warning("could not publish Prefect artifacts: %s", exc)

@@ -18,7 +18,7 @@ from pipelines import runtime
 # The fork server must not outlive the run (it is the parent of every
 # worker, whose own tie then ends them too). No parent-death signal here: it
 # would fire when the thread that happened to start the server ends.
-runtime.tie_to_parent(death_signal=False)
+runtime.tie_to_parent(int(os.environ.get("NEWSCLEAN_RUN_PID") or os.getppid()), death_signal=False)
 
 try:
     from pipelines.config import load_config

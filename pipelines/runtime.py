@@ -1,51 +1,43 @@
-"""Prefect settings that must be in place before ``prefect`` is imported.
+"""How newsclean runs: Prefect's settings, logging, signals, and the
+processes a run starts (all tied to it, none outliving it).
 
-With no ``PREFECT_API_URL``, Prefect starts a temporary local server on first
-use. On a busy two-core machine that takes longer than its 20 s default
-start-up timeout, its analytics try to reach the internet, and its database
-would land in the user's home. These defaults fix all three; anything the user
-sets explicitly wins.
-
-``newsclean run`` also starts that temporary server itself, first thing
-(:func:`start_api_server`), instead of letting the flow start it: Prefect
-would import its whole server package in this process just to launch the
-server (about 2 s), then wait for it (about 5 s) with nothing else to do.
-Launched before anything is imported, it boots on the other core while this
+A plain ``newsclean run`` is a local run (see
+:func:`pipelines.flow.run_newsclean`): no Prefect server, whose start would
+cost a small run most of its time. Prefect orchestrates the run when the user
+points it at a server (``PREFECT_API_URL``) or sends shard work to a Prefect
+task runner (``[run] executor = "prefect"``); for the latter with no server,
+``newsclean run`` starts Prefect's temporary server itself, first thing
+(:func:`start_api_server`), so that it boots on the other core while this
 process imports the pipeline and warms up its workers.
+
+Defaults set here before ``prefect`` is imported (anything the user sets
+wins): no analytics (they try to reach the internet), no UI, a start-up
+timeout long enough for a busy two-core machine, and Prefect's database in
+the user's data directory, never in the checkout.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
-import importlib.util
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
 def state_home() -> Path:
-    """Where newsclean keeps Prefect's database: ``.state/`` in the project
-    when it is writable, else ``~/.cache/newsclean``."""
+    """Where newsclean keeps Prefect's database when it starts Prefect's
+    temporary server: ``$NEWSCLEAN_HOME``, else the user's data directory
+    (``$XDG_DATA_HOME/newsclean``, ``~/.local/share/newsclean``); never
+    the checkout or the folder newsclean was started from."""
     env = os.environ.get("NEWSCLEAN_HOME")
     if env:
         return Path(env)
-    candidate = PROJECT_ROOT / ".state"
-    try:
-        candidate.mkdir(parents=True, exist_ok=True)
-        return candidate
-    except OSError:
-        return Path.home() / ".cache" / "newsclean"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "newsclean"
 
 
 # Set by the user, any of these means Prefect's setup is theirs, not newsclean's.
@@ -67,7 +59,24 @@ def configure() -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def make_prefect_home() -> None:
+    """Create Prefect's home (with its parents, which Prefect does not) before
+    ``prefect`` is imported: after the refusals, never at import."""
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def log_to_stderr() -> None:
+    """What a local run logs (the ``newsclean`` logger), on stderr in the
+    form of Prefect's own lines."""
+    logger = logging.getLogger("newsclean")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 class _DropShutdownNoise(logging.Filter):
@@ -118,6 +127,8 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
     to watch (default: the current parent)."""
     parent = parent or os.getppid()
     if death_signal and sys.platform.startswith("linux"):
+        import ctypes
+
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
@@ -134,6 +145,29 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
     threading.Thread(target=watch, name="newsclean-parent-watch", daemon=True).start()
 
 
+def end_fork_server() -> None:
+    """Kill multiprocessing's fork server and whatever it forked, at once (an
+    interrupted run: a worker still being forked would fail, loudly, once the
+    run's semaphores are gone). Linux; elsewhere the ties above end them."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if not pid or not Path("/proc").is_dir():
+        return
+    children = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(p.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    for victim in [*children, pid]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def ephemeral_app():
     """uvicorn factory: Prefect's API as its temporary server runs it (no UI,
     no background services), tied to the run that started it."""
@@ -148,7 +182,7 @@ def ephemeral_app():
 class ApiServer:
     """A Prefect API server process serving this run, stopped at exit."""
 
-    process: subprocess.Popen
+    process: "subprocess.Popen"
     url: str
 
     def wait(self, timeout: float = 120.0) -> None:
@@ -159,6 +193,8 @@ class ApiServer:
                 raise RuntimeError(f"Prefect's API server exited with code {self.process.returncode} before it was ready; "
                                    "set PREFECT_API_URL to a running server (`make server`) to work around it")
             try:
+                import urllib.request
+
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
                     if resp.status == 200:
                         return
@@ -170,6 +206,8 @@ class ApiServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server; kill it if it is still up after ``timeout``."""
+        import subprocess
+
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -187,12 +225,17 @@ def start_api_server() -> ApiServer | None:
     does what they asked."""
     if _user_prefect or "prefect" in sys.modules or (Path(os.environ["PREFECT_HOME"]) / "profiles.toml").exists():
         return None
+    import importlib.util
+    import socket
+    import subprocess
+
     if importlib.util.find_spec("uvicorn") is None:
         return None
+    make_prefect_home()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app", "--app-dir", str(PROJECT_ROOT),
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "pipelines.runtime:ephemeral_app",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     # Its own session: Ctrl-C reaches the run, which stops the server itself
     # once it has marked its flow run; tie_to_parent ends it if the run dies.
@@ -218,14 +261,56 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum  # the shell's convention: 130, 143
 
 
+# Seconds an interrupted run may spend cleaning up before it is ended anyway.
+CLEANUP_SECONDS = 8.0
+
+
+def exit_on_signals(command: str = "newsclean") -> None:
+    """Until a command starts work: SIGINT or SIGTERM end the process at once
+    with one line (nothing has been changed yet; an exception raised inside
+    an import would print a traceback)."""
+
+    def handler(signum, _frame):
+        sys.stderr.write(f"{command}: stopped by {signal.Signals(signum).name} before it started; nothing was changed\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+_STOPPED = {"said": False}
+
+
+def say_stopped(line: str) -> None:
+    """The one line an interrupted run prints (the cleanup deadline then adds
+    none of its own)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    _STOPPED["said"] = True
+
+
 def raise_on_signals() -> None:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` in the main thread
-    (SIGTERM would otherwise end the process with no cleanup at all)."""
+    (SIGTERM would otherwise end the process with no cleanup at all); the
+    cleanup that follows has :data:`CLEANUP_SECONDS`, then the process ends
+    with the signal's exit code whatever it is doing."""
 
     def handler(signum, _frame):
         # Once is enough: a second signal during cleanup must not interrupt it.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+        def deadline() -> None:
+            time.sleep(CLEANUP_SECONDS)
+            # Still here: cleanup, or the exit after it (a thread a library
+            # started, still running), takes too long. One line in all.
+            if not _STOPPED["said"]:
+                sys.stderr.write(f"newsclean: stopped by {signal.Signals(signum).name}; cleanup took too long, ended\n")
+                sys.stderr.flush()
+            os._exit(128 + signum)
+
+        threading.Thread(target=deadline, name="newsclean-cleanup-deadline", daemon=True).start()
         raise Interrupted(signum)
 
     signal.signal(signal.SIGINT, handler)

@@ -11,6 +11,7 @@ import pytest
 from pipelines import runtime
 
 runtime.configure()
+runtime.make_prefect_home()
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read-only material beside the clone (also beside CI's clone).

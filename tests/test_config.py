@@ -126,13 +126,80 @@ def test_a_bad_rules_file_is_refused_at_load_naming_the_file(tmp_path):
     assert "rules.toml" in str(err.value)
 
 
-def test_the_cli_prints_the_problem_and_exits_2_without_a_traceback(tmp_path):
+def test_relative_paths_resolve_beside_the_config_file_not_where_it_runs(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "mine.toml").write_text('[[line]]\nreason = "footer"\npattern = "^Mine only$"\n', encoding="utf-8")
+    (conf / "run.toml").write_text('[boilerplate]\nrules = "mine.toml"\n', encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "mine.toml").write_text("not toml [", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(Path("..") / "conf" / "run.toml")
+    assert [r["pattern"] for r in cfg.rules["line"]] == ["^Mine only$"]
+    # A model of one's own beside the file wins over the shipped one.
+    assert cfg.model_path() == DEFAULT_CONFIG.parent / "boilerplate-model.json"
+    (conf / "boilerplate-model.json").write_text("{}", encoding="utf-8")
+    assert cfg.model_path() == (conf / "boilerplate-model.json").resolve()
+
+
+def test_a_copy_of_the_default_config_elsewhere_finds_the_shipped_rules_and_model(tmp_path):
+    shutil.copy(DEFAULT_CONFIG, tmp_path / "my.toml")
+    cfg, default = load_config(tmp_path / "my.toml"), load_config()
+    assert cfg.rules == default.rules and cfg.rules
+    assert cfg.model_path() == default.model_path() == DEFAULT_CONFIG.parent / "boilerplate-model.json"
+    assert cfg.digest() == default.digest()
+
+
+def _refused(tmp_path: Path, *args: str) -> tuple[list[str], float]:
+    """Run ``newsclean run ARGS``; its stderr lines and seconds, after
+    checking that it exited 2 and created nothing."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    before = sorted(tmp_path.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["NEWSCLEAN_HOME"] = str(tmp_path / "home")
+    t = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", *args], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=env)
+    took = time.monotonic() - t
+    assert proc.returncode == 2, proc.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+    return proc.stderr.splitlines(), took
+
+
+REFUSALS = [
+    ("missing input", ["--input", "no-such-folder", "--output", "out"], "input no-such-folder: no such file or folder"),
+    ("output is a file", ["--input", "{raw}", "--output", "a-file"], "output a-file: exists and is not a folder"),
+    ("output under a file", ["--input", "{raw}", "--output", "a-file/out"], "output a-file/out: cannot be created in a-file: not a folder"),
+    ("output not writable", ["--input", "{raw}", "--output", "/proc/newsclean-out"], "output /proc/newsclean-out: cannot be created in /proc: not writable"),
+    ("bad config", ["--input", "{raw}", "--output", "out", "--config", "bad.toml"], "bad.toml: [language] keep = \"en\": must be a list"),
+    ("missing config", ["--input", "{raw}", "--output", "out", "--config", "none.toml"], "none.toml: cannot read the configuration"),
+]
+
+
+@pytest.mark.parametrize("case,args,line", REFUSALS, ids=[c for c, _, _ in REFUSALS])
+def test_the_cli_refuses_before_starting_anything_in_one_line(tmp_path, case, args, line):
+    from conftest import ROOT
+
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "bad.toml").write_text('[language]\nkeep = "en"\n', encoding="utf-8")
+    lines, took = _refused(tmp_path, *(a.format(raw=ROOT / "raw") for a in args))
+    assert len(lines) == 1 and lines[0].startswith(f"newsclean run: {line}"), lines
+    # Before any import that matters (under a second on an idle machine:
+    # benchmarks/startup.py); loose here, the machine may be busy.
+    assert took < 5
+
+
+def test_debug_shows_the_traceback_of_a_refusal(tmp_path):
     import subprocess
     import sys
 
-    path = _write(tmp_path, '[language]\nkeep = "en"\n')
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--input", str(tmp_path), "--output", str(tmp_path / "out"),
-                           "--config", str(path)], capture_output=True, text=True, timeout=120, cwd=DEFAULT_CONFIG.parent.parent)
-    assert proc.returncode == 2, proc.stderr
-    assert "[language] keep" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "out" / "articles.jsonl").exists()
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "--debug", "run", "--input", str(tmp_path / "none"),
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "UserError" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"newsclean run: input {tmp_path / 'none'}: no such file or folder"

@@ -181,6 +181,29 @@ def test_rerun_is_byte_identical(sample, run_flow, tmp_path):
     assert last["counts"]["new"] == 0 and last["counts"]["unchanged"] == last["counts"]["documents"]
 
 
+def test_a_rerun_with_nothing_new_leaves_the_outputs_standing_until_the_config_changes(sample, run_flow, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(sample["out"], out, symlinks=True)
+    current = os.readlink(out / "current")
+    report = (out / "report.html").stat()
+    result = run_flow(ROOT / "raw", out)
+    record = json.loads(Path(result["record"]).read_text())
+    # Nothing new, same configuration: no new generation, no report rebuilt;
+    # the run is recorded, naming the outputs it left current.
+    assert os.readlink(out / "current") == current and record["generation"] == Path(current).name
+    assert (out / "report.html").stat().st_mtime_ns == report.st_mtime_ns
+    assert len(list((out / "runs").glob("*.json"))) == 2
+    assert (result["kept"], result["dropped"]) == (sample["result"]["kept"], sample["result"]["dropped"])
+    # Another output format: the same rows are written again, as Parquet too.
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[output]\nformats = ["jsonl", "parquet"]\n', encoding="utf-8")
+    run_flow(ROOT / "raw", out, config=cfg)
+    assert os.readlink(out / "current") != current and (out / "current" / "articles.parquet").exists()
+    assert (out / "articles.jsonl").read_bytes() == (sample["out"] / "articles.jsonl").read_bytes()
+
+
 def test_outputs_are_complete_records(sample):
     for a in sample["articles"].values():
         assert set(a) >= {"id", "title", "text", "language", "url", "source", "duplicates", "edits"}
@@ -216,18 +239,27 @@ def test_a_learned_shard_is_repaired_once(tmp_path):
         assert len(lines) == len(set(lines)), r["id"]
 
 
-def test_the_command_gives_the_flows_output_and_stops_its_server(sample, tmp_path):
-    """`newsclean run` as a newcomer types it (no Prefect settings): it starts
-    Prefect's temporary API server itself, writes what the flow writes, and
-    leaves no server behind."""
+@pytest.mark.parametrize("executor", ["processes", "prefect"])
+def test_the_command_gives_the_flows_output_and_starts_a_server_only_for_prefect_tasks(sample, tmp_path, executor):
+    """`newsclean run` as a newcomer types it (no Prefect settings): a local
+    run, no server; with shards as Prefect tasks (``executor = "prefect"``)
+    it starts Prefect's temporary API server itself and leaves none behind.
+    Either way it writes what the flow writes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["NEWSCLEAN_HOME"] = str(tmp_path / "home")
     out = tmp_path / "out"
-    p = subprocess.run([str(Path(sys.executable).parent / "newsclean"), "run", "--input", str(ROOT / "raw"), "--output", str(out), "--profile"],
+    (tmp_path / "run.toml").write_text(f'[run]\nexecutor = "{executor}"\n', encoding="utf-8")
+    p = subprocess.run([str(Path(sys.executable).parent / "newsclean"), "run", "--input", str(ROOT / "raw"), "--output", str(out),
+                        "--config", str(tmp_path / "run.toml"), "--profile"],
                        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     assert (out / "articles.jsonl").read_bytes() == (sample["out"] / "articles.jsonl").read_bytes()
     assert "stage time shares" in p.stdout
     server = re.search(r"temporary API server at (http://127\.0\.0\.1:\d+)/api", p.stderr)
+    if executor == "processes":
+        assert server is None and "Flow run" not in p.stderr, p.stderr[-3000:]
+        assert not list((tmp_path / "home").rglob("*.db"))  # no Prefect database either
+        return
     assert server, p.stderr[-3000:]
     with pytest.raises(OSError):
         urllib.request.urlopen(server.group(1) + "/api/health", timeout=2)
