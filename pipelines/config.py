@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from cleaners.boilerplate import RuleSet
+from cleaners.dedup.params import DedupParams
 from configs import shipped
 from cleaners.language import LANGDETECT_LANGUAGES
 
@@ -133,11 +134,7 @@ class DedupSettings:
     min_containment: Share = DedupParams.min_containment
     min_shingles: NonNegative = DedupParams.min_shingles
 
-    def params(self):
-        # Imported here: a configuration is checked before anything slow is
-        # imported (cleaners.dedup pulls in scipy and datasketch).
-        from cleaners.dedup import DedupParams
-
+    def params(self) -> DedupParams:
         return DedupParams(
             num_perm=self.num_perm,
             shingle_size=self.shingle_size,

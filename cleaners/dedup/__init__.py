@@ -22,25 +22,31 @@ never on input order, so one run over a corpus and several incremental runs
 over its parts give the same clusters.
 """
 
-from .canonical import RELATIONS, Clusters, rank_key
-from .clustering import cluster
-from .lsh import band_candidates, band_keys, candidate_pairs, lsh_params
-from .params import DedupParams
-from .shingles import (
-    ENTITY_K,
-    SIGNATURE_VERSION,
-    Fingerprint,
-    entity_mask,
-    entity_sketch,
-    fingerprint,
-    fingerprints,
-    shingle_hashes,
-    text_hash,
-    token_hashes,
-    tokens,
-)
-from .signatures import Signer
-from .verify import entity_containment, estimate
+import importlib
+
+# Where each public name lives; imported on first use (PEP 562), so that a
+# caller needing only the thresholds (the config check, before anything slow
+# starts) does not pay for datasketch and scipy.
+_HOME = {
+    "RELATIONS": "canonical", "Clusters": "canonical", "rank_key": "canonical",
+    "cluster": "clustering",
+    "band_candidates": "lsh", "band_keys": "lsh", "candidate_pairs": "lsh", "lsh_params": "lsh",
+    "DedupParams": "params",
+    "ENTITY_K": "shingles", "SIGNATURE_VERSION": "shingles", "Fingerprint": "shingles", "entity_mask": "shingles",
+    "entity_sketch": "shingles", "fingerprint": "shingles", "fingerprints": "shingles", "shingle_hashes": "shingles",
+    "text_hash": "shingles", "token_hashes": "shingles", "tokens": "shingles",
+    "Signer": "signatures",
+    "entity_containment": "verify", "estimate": "verify",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENTITY_K", "RELATIONS", "SIGNATURE_VERSION", "Clusters", "DedupParams", "Fingerprint", "Signer",
