@@ -133,7 +133,7 @@ def _worker_init(cfg: Config) -> None:
     # Ctrl-C reaches the whole process group; the run, not each worker,
     # decides what it means (and a worker must not die printing a traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    runtime.tie_to_parent()
+    runtime.tie_to_parent(run=int(os.environ.get("NEWSCLEAN_RUN_PID") or 0) or None)
     warm_up(cfg)
 
 

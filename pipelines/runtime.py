@@ -116,7 +116,7 @@ def quiet_shutdown() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
+def tie_to_parent(parent: int | None = None, death_signal: bool = True, run: int | None = None) -> None:
     """End this process when the process that started it ends, however it
     ends (a SIGKILL included): no server or worker outlives its run.
 
@@ -124,7 +124,10 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
     delivers SIGTERM at once when the parent dies, but is cleared by fork
     and fires when the parent *thread* ends; a watchdog thread polls the
     parent pid twice a second and exits if it changed. ``parent``: the pid
-    to watch (default: the current parent)."""
+    to watch (default: the current parent). ``run``: the run's own pid, for
+    a process whose parent is not the run (a worker of the fork server): it
+    ends too once the run is gone, even if its parent died before the tie
+    was made and the default parent is already init."""
     parent = parent or os.getppid()
     if death_signal and sys.platform.startswith("linux"):
         import ctypes
@@ -133,16 +136,34 @@ def tie_to_parent(parent: int | None = None, death_signal: bool = True) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # gone before the tie was made
+    def orphaned() -> bool:
+        return os.getppid() != parent or (run is not None and not _alive(run))
+
+    if orphaned():  # gone before the tie was made
         os._exit(1)
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent:
+            if orphaned():
                 os._exit(1)
 
     threading.Thread(target=watch, name="newsclean-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (killed, not yet reaped) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return not Path("/proc").is_dir()
 
 
 def end_fork_server() -> None:
