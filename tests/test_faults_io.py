@@ -181,6 +181,12 @@ def test_an_input_in_an_output_folder_is_refused(done, run_flow, tmp_path, insid
 # ---------------------------------------------------------------- the run record
 
 
+LATE = ("The harbour board voted on Thursday to extend the ferry timetable through the winter months. "
+        "Officials said the extra sailings would cost about forty thousand pounds a year and would be paid from "
+        "the parking revenue the board collects at the terminal. Residents of the outer islands had asked for the "
+        "change for three years, saying the last boat left too early for anyone working a full day in town.")
+
+
 def test_a_run_that_dies_after_its_outputs_switched_keeps_its_record(done, run_flow, monkeypatch, tmp_path):
     import pipelines.flow as flow
 
@@ -192,8 +198,12 @@ def test_a_run_that_dies_after_its_outputs_switched_keeps_its_record(done, run_f
 
     monkeypatch.setattr(flow, "commit_generation", commit_then_die)
     runs_before = set(os.listdir(done / "runs"))
+    # Something new to read: a rerun with nothing new leaves the outputs standing (no switch).
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw", raw)
+    (raw / "late.jsonl").write_text(json.dumps({"id": "late-1", "text": LATE}) + "\n", encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
-        run_flow(ROOT / "raw", done)
+        run_flow(raw, done)
     record = json.loads((done / "current" / "run.json").read_text())
     assert f"{record['run_id']}.json" not in runs_before
     monkeypatch.setattr(flow, "commit_generation", real_commit)

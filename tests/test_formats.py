@@ -338,7 +338,7 @@ def test_extraction_replaces_a_records_own_text_only_with_an_article():
     page = Article(id="page", text="Teaser: a bridge opens.", title="Footbridge opens",
                    html=_page("Footbridge opens", "".join(f"<p>{s}</p>" for s in LONG_STORY.split(". "))))
     cfg = load_config()
-    _prepare(_chain(cfg), [(own, "h1", False), (page, "h2", False)], cfg)
+    _prepare(_chain(cfg), [(own, "h1", False, ["own", 0]), (page, "h2", False, ["page", 0])], cfg)
     # The navigation bar is no article: the record's own text stays, and an edit says why.
     assert own.text == LONG_STORY
     (edit,) = [e for e in own.edits if e.reason == "extraction"]
