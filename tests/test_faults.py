@@ -130,9 +130,12 @@ def test_leftovers_of_a_killed_run_are_removed_and_outputs_switch_as_one_generat
     half.mkdir()
     (half / "articles.jsonl").write_text("{}\n")
     before = (done / "articles.jsonl").read_bytes()
-    # No run record: the run cannot tell that the outputs stand (nothing new
-    # since they were written), so it writes them again, as a new generation.
+    # No run record (neither in runs/ nor in the generation, as a folder
+    # written before records were committed with their outputs): the run
+    # cannot tell that the outputs stand (nothing new since they were
+    # written), so it writes them again, as a new generation.
     shutil.rmtree(done / "runs")
+    (done / "current" / "run.json").unlink()
     run_flow(ROOT / "raw", done)
     assert not list(done.glob(".articles.jsonl.*")) and not list(done.glob(".dropped.jsonl.*"))
     assert not list((done / "state").glob(".staging-*"))
