@@ -54,6 +54,11 @@ def run(
     runtime.raise_on_signals()
     try:
         _run(input, output, config, no_dedup, profile)
+        # The run is complete: only the exit is left, during which Python
+        # puts the default action back (a SIGTERM then would end the process
+        # silently, as if killed). Ignored instead: the run ends with 0.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except UserError as exc:
         raise fail("run", exc)
     except BaseException as exc:
