@@ -66,12 +66,19 @@ def _user_error_names() -> set[str]:
 _FILTER = _ReportedOnce()
 
 
+def add_prefect_filter(flt: logging.Filter, *names: str) -> None:
+    """Put ``flt`` on the root logger, Prefect's loggers (those that exist
+    now: call again once Prefect is imported) and ``names``, and on each of
+    their handlers, once."""
+    for name in {"", "prefect", *names, *(n for n in logging.root.manager.loggerDict if n.startswith("prefect"))}:
+        logger = logging.getLogger(name)
+        if flt not in logger.filters:
+            logger.addFilter(flt)
+        for handler in logger.handlers:
+            if flt not in handler.filters:
+                handler.addFilter(flt)
+
+
 def report_once() -> None:
     """Install the filter on Prefect's loggers (once Prefect is imported)."""
-    for name in ("", "prefect", *(n for n in logging.root.manager.loggerDict if n.startswith("prefect"))):
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
-        for handler in logger.handlers:
-            if _FILTER not in handler.filters:
-                handler.addFilter(_FILTER)
+    add_prefect_filter(_FILTER)

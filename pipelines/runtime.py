@@ -101,16 +101,9 @@ _FILTER = _DropShutdownNoise()
 def quiet_shutdown() -> None:
     """Filter the noise above (again once Prefect is imported: its handlers
     exist only then)."""
-    flt = _FILTER
-    names = {"prefect", "prefect.events", "prefect._internal", "prefect.client", "prefect.events.clients", "",
-             *(n for n in logging.root.manager.loggerDict if n.startswith("prefect"))}
-    for name in names:
-        logger = logging.getLogger(name)
-        if flt not in logger.filters:
-            logger.addFilter(flt)
-        for handler in logger.handlers:
-            if flt not in handler.filters:
-                handler.addFilter(flt)
+    from .errors import add_prefect_filter
+
+    add_prefect_filter(_FILTER, "prefect.events", "prefect._internal", "prefect.client", "prefect.events.clients")
 
 
 _PR_SET_PDEATHSIG = 1
