@@ -74,7 +74,7 @@ def _time_zone(name: str) -> str:
 class RunSettings:
     __pydantic_config__ = _STRICT
     shard_size: Positive = 2000
-    executor: Literal["processes", "prefect"] = "processes"
+    executor: Literal["processes", "prefect", "dask"] = "processes"
     workers: NonNegative = 0
     task_runner: Literal["thread", "process", "dask"] = "thread"
     dask_address: Str = ""

@@ -4,7 +4,7 @@ What is loaded here (language models, word frequencies, compiled rules) is
 inherited by every worker instead of each loading its own copy: about 3 s of
 CPU per worker that would otherwise compete, on a two-core machine, with
 Prefect's temporary server starting up. The run's configuration comes from
-``NEWSCLEAN_PRELOAD_CONFIG`` (set by :func:`pipelines.flow.start_workers`).
+``NEWSCLEAN_PRELOAD_CONFIG`` (set by :func:`pipelines.executors.ProcessExecutor.start`).
 A failure here costs nothing but the sharing: each worker's own warm-up then
 loads what it needs.
 """

@@ -124,7 +124,7 @@ def test_a_bad_model_file_is_refused_by_name_before_any_input_is_read(run_flow, 
     def no_reading(*_a, **_kw):
         raise AssertionError("the input was read before the model was checked")
 
-    monkeypatch.setattr("pipelines.flow.scan", no_reading)
+    monkeypatch.setattr("pipelines.tasks.scan", no_reading)
     with pytest.raises(ConfigError) as err:
         run_flow(ROOT / "raw", tmp_path / "out", cfg)
     msg = str(err.value)
