@@ -33,7 +33,7 @@ from prefect.cache_policies import NO_CACHE
 from . import runtime
 from .config import Config
 from .errors import UserError
-from .stages import clean_shard, learn_shard, warm_up
+from .stages import warm_up
 
 Progress = Callable[[str, int, int], None]
 
@@ -58,18 +58,28 @@ class Executor:
     corpus-wide step where the executor puts such steps; ``share`` hands a
     large read-only argument to every worker once."""
 
+    # Results can stay where they were computed (see map's gather).
+    keeps_results = False
+
     def start(self, input_path: str | None = None) -> None:
         return None
 
     def submit(self, fn: Callable, *args) -> Any | None:
         return None
 
-    def map(self, fn: Callable, argsets: Sequence[tuple], label: str, progress: Progress | None = None) -> list:
-        """``fn(*args)`` for every argument tuple, results in input order."""
+    def map(self, fn: Callable, argsets: Sequence[tuple], label: str, progress: Progress | None = None,
+            gather: bool = True) -> list:
+        """``fn(*args)`` for every argument tuple, results in input order.
+        With ``gather`` False, an executor whose results live elsewhere (a
+        cluster's workers) may return handles to them instead, which its
+        ``call`` and ``map`` accept as arguments."""
         total = len(argsets)
         if progress:
             progress(label, 0, total)
         futures = self._submit_all(fn, argsets)
+        if futures and not gather and self.keeps_results:
+            self._wait(futures, label, progress)
+            return futures
         results = []
         for i, args in enumerate(argsets, 1):
             results.append(futures[i - 1].result() if futures else fn(*args))
@@ -78,6 +88,9 @@ class Executor:
         return results
 
     def _submit_all(self, fn: Callable, argsets: Sequence[tuple]) -> list | None:
+        return None
+
+    def _wait(self, futures: list, label: str, progress: Progress | None) -> None:
         return None
 
     def call(self, fn: Callable, *args):
@@ -219,26 +232,22 @@ def task_runner(cfg: Config):
     raise ValueError(f"[run] task_runner must be \"thread\", \"process\" or \"dask\", not {kind!r}")
 
 
-# Shard functions as Prefect tasks, at module level so that process and Dask
-# task runners can pickle them by reference.
-@task(name="learn shard", persist_result=False, cache_policy=NO_CACHE)
-def learn_shard_task(*args):
-    return learn_shard(*args)
+# Stage functions as Prefect tasks, made once per function (Prefect's
+# process and Dask task runners pickle them with cloudpickle).
+_TASKS: dict[Callable, Any] = {}
 
 
-@task(name="clean shard", persist_result=False, cache_policy=NO_CACHE)
-def clean_shard_task(*args):
-    return clean_shard(*args)
-
-
-_SHARD_TASKS = {learn_shard: learn_shard_task, clean_shard: clean_shard_task}
+def _as_task(fn: Callable):
+    if fn not in _TASKS:
+        _TASKS[fn] = task(fn, name=fn.__name__.replace("_", " "), persist_result=False, cache_policy=NO_CACHE)
+    return _TASKS[fn]
 
 
 class PrefectExecutor(Executor):
     """One Prefect task per shard on the flow's task runner."""
 
     def _submit_all(self, fn, argsets):
-        return [_SHARD_TASKS[fn].submit(*args) for args in argsets]
+        return [_as_task(fn).submit(*args) for args in argsets]
 
 
 # ---------------------------------------------------------------- dask
@@ -275,6 +284,8 @@ class DaskExecutor(Executor):
     one thread each (the cleaners hold the GIL). Every path a stage
     function receives is absolute (the flow resolves them first), and the
     workers are checked to see the run's storage before any work is sent."""
+
+    keeps_results = True
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -330,6 +341,13 @@ class DaskExecutor(Executor):
         self.start()
         return [self.client.submit(fn, *args, pure=False, key=f"{fn.__name__}-{i}-{uuid.uuid4().hex}")
                 for i, args in enumerate(argsets)]
+
+    def _wait(self, futures, label, progress):
+        from distributed import as_completed
+
+        for i, _ in enumerate(as_completed(futures, loop=self.client.loop), 1):  # results stay on the workers
+            if progress:
+                progress(label, i, len(futures))
 
     def call(self, fn: Callable, *args):
         return self.submit(fn, *args).result()

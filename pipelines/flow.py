@@ -36,7 +36,7 @@ from .record import prefect_context, publish_artifacts
 from .stages import check_model
 from .store import (RUN_RECORD, OutputLock, write_error, State, clear_stale, commit_generation, current_generation,
                     new_generation, prune_generations, write_json)
-from .tasks import Learner, clean, learn_boilerplate, logger, orchestrated, read_input, step
+from .tasks import clean, learn_boilerplate, logger, orchestrated, read_input, repaired_path, step
 
 # What the current run has made durable so far, for the line an interrupted
 # run prints: the segment of its input, then the generation of its outputs.
@@ -105,17 +105,15 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     # quote(): Prefect walks every element of a task's arguments (twice) to
     # find upstream futures; over a 20,000-article run's dicts that walk cost
     # more than deduplicating. These arguments never hold futures.
-    learner = Learner(cfg, staging)
-    read = step(read_input, str(input_path), str(staging), cfg, quote(state.seen()), quote(learner.shard_ready))
+    read = step(read_input, str(input_path), str(staging), cfg, quote(state.segments), progress)
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    learned, reclean, learn_repair = step(learn_boilerplate, read.shards, str(staging), cfg, quote(state), quote(learner),
-                                           progress)
+    learned, reclean, learn_repair = step(learn_boilerplate, read.shards, str(staging), cfg, quote(state.segments), progress)
     timings["learn"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    repaired = [learner.repaired(i) for i in range(len(read.shards))]
+    repaired = [repaired_path(staging, i) for i in range(len(read.shards))]
     stats, again = step(clean, repaired, str(staging), cfg, quote(learned), quote(reclean), progress)
     timings["clean"] = time.perf_counter() - t
     stats.timings.update(learn_repair)

@@ -165,6 +165,16 @@ def read_documents(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYTES)
 def read_documents_at(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYTES) -> Iterator[tuple[Article | Rejected, str, int | None]]:
     """:func:`read_documents`, each document with where it was read: the
     file's relative path and the line (None for a whole file)."""
+    for doc, rel, line, _origin in read_documents_from(scan_result, max_file_bytes):
+        yield doc, rel, line
+
+
+def read_documents_from(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYTES,
+                        check_ids: bool = True) -> Iterator[tuple[Article | Rejected, str, int | None, str]]:
+    """:func:`read_documents_at` with each document's origin (``path:line``,
+    or the reader's name for a record of a page or an archive). With
+    ``check_ids`` False, a reused id is left for the caller to find (see
+    :func:`pipelines.intake.resolve_ids`, which sees the whole run)."""
     seen: dict[str, str] = {}
     for f in scan_result.files:
         rel = _rel(f, scan_result.root)
@@ -176,12 +186,12 @@ def read_documents_at(scan_result: InputScan, max_file_bytes: int = MAX_FILE_BYT
             if isinstance(doc, NotArticle):
                 scan_result.not_articles[doc.kind] += 1
                 continue
-            if isinstance(doc, Article):
+            if isinstance(doc, Article) and check_ids:
                 if doc.id in seen:
-                    yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel, line), rel, line
+                    yield Rejected(origin, f"duplicate id {doc.id!r}, first used at {seen[doc.id]}", rel, line), rel, line, origin
                     continue
                 seen[doc.id] = origin
-            yield doc, rel, line
+            yield doc, rel, line, origin
 
 
 def quarantine_ids(rejected: list[Rejected], valid: set[str], held_by_valid: Callable[[str], bool] = lambda _id: False) -> None:

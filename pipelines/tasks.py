@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +25,11 @@ from prefect.utilities.annotations import quote
 
 from cleaners.boilerplate import SourceLineStats
 
-from . import executors
+from . import executors, intake
 from .config import Config
-from .readers import Rejected, content_hash, quarantine_ids, read_documents_at, scan
+from .readers import scan
 from .stages import ShardStats, clean_shard, learn_shard, position
-from .store import Segment, State, dumps, index_line, write_jsonl
+from .store import Segment, State
 
 # A run is orchestrated by Prefect (a flow run on an API server, its steps
 # task runs) or local: the same steps called as plain functions, logging to
@@ -55,8 +57,8 @@ def step(step, *args):
 PROGRESS_HOOK: Callable[[str, int, int], None] | None = None
 
 
-def _map(fn: Callable, argsets: list[tuple], label: str, progress) -> list:
-    return executors.current().map(fn, argsets, label, progress or PROGRESS_HOOK)
+def _map(fn: Callable, argsets: list[tuple], label: str, progress, gather: bool = True) -> list:
+    return executors.current().map(fn, argsets, label, progress or PROGRESS_HOOK, gather=gather)
 
 
 
@@ -76,135 +78,58 @@ class ReadResult:
 
 
 @task(name="read input", persist_result=False, cache_policy=NO_CACHE)
-def read_input(input_path: str, staging: str, cfg: Config, seen: dict[str, tuple[str, str]],
-               on_shard: Callable[[int, str], None] | None = None) -> ReadResult:
-    """Stream every document of the input into shard files; quarantine what
-    cannot be read; skip documents earlier runs already processed.
-    ``on_shard(index, path)`` is called as each shard is complete.
-
-    One rule of identity holds within a run and across runs (``seen``: id ->
-    (content hash, kind) of what earlier runs read): an id belongs to the
-    first valid record that claims it. A later record with that id and the
-    same content is the same document (skipped as already processed); with
-    other content it is quarantined as a duplicate id, in this run exactly as
-    if both had come in one run, and listed in the run record. A quarantined
-    record never takes an id a valid record holds (in this run or the
-    corpus): it is renamed ``<id> (quarantined at <path>:<line>)``. A valid
-    record may take over the id of a record quarantined earlier (the repaired
-    version of a broken line)."""
+def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segment], progress=None) -> ReadResult:
+    """Read every document of the input into shard files; quarantine what
+    cannot be read; skip documents earlier runs (``segments``) already
+    processed. The work is :mod:`pipelines.intake`'s: parts read on the
+    executor, ids resolved once in input order, kept lines cut into shards;
+    this process only lists the files."""
     log = logger()
     found = scan(input_path)
     for rel in found.outputs:
         log.warning("skipped %s/: a newsclean output folder, never read as input", rel)
     for rel in found.skipped:
         log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl(.gz), .html/.htm(.gz), .warc(.gz))", rel)
-    staging_dir = Path(staging)
-    shards: list[str] = []
-    buf: list[str] = []
-    rejected_docs: list[Rejected] = []
-    rejected_pos: list[list] = []
-    valid_ids: set[str] = set()
-    conflicts: list[dict] = []
-    counts = Counter()
-    pages = 0  # HTML pages in buf: extraction makes them costly, so shards of them are smaller
-
-    def flush() -> None:
-        nonlocal pages
-        pages = 0
-        if buf:
-            path = staging_dir / f"raw-{len(shards):05d}.jsonl"
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(buf) + "\n")
-            shards.append(str(path))
-            buf.clear()
-            if on_shard is not None:
-                on_shard(len(shards) - 1, str(path))
-
-    place = ["", 0]
-    for doc, path, line in read_documents_at(found, cfg.input.max_file_bytes):
-        counts["documents"] += 1
-        # The order of the outputs (pipelines.stages.position): the file, then
-        # the document's place in it, whichever run reads it.
-        place = [path, place[1] + 1 if place[0] == path else 0]
-        if isinstance(doc, Rejected):
-            rejected_docs.append(doc)  # named once every valid id is known
-            rejected_pos.append(place)
-            continue
-        chash = content_hash(doc.text if doc.html is None else doc.html + "\x00" + doc.text, doc.title)
-        previous = seen.get(doc.id)
-        valid_ids.add(doc.id)
-        if previous is not None and previous[0] == chash:
-            counts["unchanged"] += 1
-            continue
-        if previous is not None and previous[1] != "rejected":
-            where = f"{path}:{line}" if line is not None else path
-            rejected_docs.append(Rejected(where, f"duplicate id {doc.id!r}: an earlier run already holds a different document "
-                                                 "under this id (the first record of an id keeps it)", path, line))
-            rejected_pos.append(place)
-            conflicts.append({"id": doc.id, "quarantined_as": where})
-            continue
-        counts["updated" if previous else "new"] += 1
-        buf.append(dumps({"article": doc.to_dict(), "hash": chash, "pos": place}))
-        pages += doc.html is not None
-        if len(buf) >= cfg.run.shard_size or pages >= cfg.extract.shard_pages:
-            flush()
-    flush()
-    rejected_rows: list[dict] = []
-    index_rej: list[str] = []
-    quarantine_ids(rejected_docs, valid_ids, lambda i: seen.get(i, ("", "rejected"))[1] != "rejected")
-    for doc, pos in zip(rejected_docs, rejected_pos):
-        chash = content_hash(doc.detail + doc.raw, doc.path)
-        if seen.get(doc.id, ("",))[0] == chash:
-            counts["unchanged"] += 1
-            continue
-        log.warning("quarantined %s: %s", doc.id, doc.detail)
-        rejected_rows.append({**doc.to_dict(), "_pos": pos})
-        index_rej.append(index_line(doc.id, chash, "rejected"))
-        counts["rejected"] += 1
-    write_jsonl(staging_dir / "rejected.jsonl", rejected_rows)
-    with open(staging_dir / "rejected.index.tsv", "w", encoding="utf-8") as fh:
-        fh.write("".join(line + "\n" for line in index_rej))
+    ex = executors.current()
+    parts_dir = Path(staging) / "parts"
+    parts_dir.mkdir()
+    parts = intake.plan_parts(found, cfg.run.shard_size)
+    prefixes = [str(parts_dir / f"{p:05d}") for p in range(len(parts))]
+    root = str(Path(found.root).absolute())
+    read = _map(intake.read_part, [(files, root, prefix, cfg.input.max_file_bytes) for files, prefix in zip(parts, prefixes)],
+                "read", progress)
+    res = ex.call(intake.resolve_ids, prefixes, segments, staging)
+    cut = _map(intake.cut_part, [(prefix, str(parts_dir / f"raw-{p:05d}"), cfg.run.shard_size, cfg.extract.shard_pages)
+                                 for p, prefix in enumerate(prefixes)], "shard", progress)
+    # Shards numbered in input order (NNNNN, as pass 2 writes them), out of
+    # the parts folder, which goes.
+    shards = []
+    for path in (p for part in cut for p in part):
+        shards.append(str(Path(staging) / f"raw-{len(shards):05d}.jsonl"))
+        os.replace(path, shards[-1])
+    shutil.rmtree(parts_dir)
+    not_articles = Counter()
+    for part in read:
+        not_articles.update(part.not_articles)
+    for line in res.warnings:
+        log.warning("%s", line)
+    if res.counts["rejected"] > len(res.warnings):
+        log.warning("... and %d more quarantined (dropped.jsonl lists every one)", res.counts["rejected"] - len(res.warnings))
+    c = res.counts
     log.info(
         "read %d documents from %d files: %d new, %d updated, %d already processed, %d quarantined, %d files skipped",
-        counts["documents"], len(found.files), counts["new"], counts["updated"], counts["unchanged"], counts["rejected"], len(found.skipped),
+        c["documents"], len(found.files), c["new"], c["updated"], c["unchanged"], c["rejected"], len(found.skipped),
     )
-    if found.not_articles:
-        log.info("records that are no articles, counted and left out: %s", dict(sorted(found.not_articles.items())))
-    return ReadResult(shards, counts["rejected"], counts["documents"], counts["new"], counts["updated"], counts["unchanged"],
-                      found.skipped, len(found.files), conflicts, dict(sorted(found.not_articles.items())))
+    if not_articles:
+        log.info("records that are no articles, counted and left out: %s", dict(sorted(not_articles.items())))
+    return ReadResult(shards, c["rejected"], c["documents"], c["new"], c["updated"], c["unchanged"],
+                      found.skipped, len(found.files), res.conflicts, dict(sorted(not_articles.items())))
 
 
-class Learner:
-    """Pass 1 (extract, repair, count lines) on shards while the read step is
-    still writing them, on the worker pool (which is otherwise idle while the
-    main process reads). Every shard is learned from: the statistics are
-    exact, so that runs in slices learn what one run over everything learns.
-    The repaired articles land in the segment's staging folder
-    (``NNNNN.repaired.jsonl``): pass 2 reads them, and later runs clean them
-    again from there."""
-
-    def __init__(self, cfg: Config, staging: Path):
-        self.cfg = cfg
-        self.staging = staging
-        self.started: dict[int, Any] = {}  # shard index -> future
-
-    def repaired(self, index: int) -> str:
-        return str(self.staging / f"{index:05d}.repaired.jsonl")
-
-    def shard_ready(self, index: int, path: str) -> None:
-        # Only where the executor already runs workers (never for the
-        # "prefect" executor or one worker: see Executor.submit).
-        future = executors.current().submit(learn_shard, path, self.cfg, self.repaired(index))
-        if future is not None:
-            self.started[index] = future
-
-    def results(self, shards: list[str], progress=None) -> list[tuple[SourceLineStats, Counter]]:
-        """What pass 1 found in each shard, in shard order."""
-        missing = [i for i in range(len(shards)) if i not in self.started]
-        done = dict(zip(missing, _map(learn_shard, [(shards[i], self.cfg, self.repaired(i)) for i in missing], "learn", progress)))
-        for i, future in sorted(self.started.items()):
-            done[i] = future.result()
-        return [done[i] for i in range(len(shards))]
+def repaired_path(staging: str | Path, index: int) -> str:
+    """Where pass 1 writes shard ``index``'s repaired articles: pass 2 reads
+    them, and later runs clean them again from there."""
+    return str(Path(staging) / f"{index:05d}.repaired.jsonl")
 
 
 @dataclass
@@ -264,25 +189,43 @@ def plan_reclean(segments: list[Segment], tables: list[tuple[int, str, np.ndarra
 
 
 @task(name="learn boilerplate", persist_result=False, cache_policy=NO_CACHE)
-def learn_boilerplate(shards: list[str], staging: str, cfg: Config, state: State, learner: Learner,
+def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: list[Segment],
                       progress=None) -> tuple[dict[int, frozenset[str]], Reclean, Counter]:
-    """Pass 1 over every new shard, then the exact statistics of every run
-    so far: the lines learned per source (what pass 2 removes), the earlier
-    articles to clean again because this run changed what is learned, and
-    the seconds spent extracting and repairing (pass 2 does not again)."""
+    """Pass 1 over every new shard (extract, repair, count lines; every shard
+    is learned from, so runs in slices learn what one run over everything
+    learns), then the exact statistics of every run so far (see
+    :func:`learn_corpus`). The shards' statistics go from the workers to
+    the one call that merges them, not through this process."""
     log = logger()
+    ex = executors.current()
+    parts = _map(learn_shard, [(s, cfg, repaired_path(staging, i)) for i, s in enumerate(shards)], "learn", progress,
+                 gather=False)
+    learned, plan, repair = ex.call(learn_corpus, parts, segments, staging, cfg)
+    if plan.lines or learned:
+        log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
+                 sum(len(v) for v in learned.values()), len(learned), plan.lines["learned"], plan.lines["unlearned"],
+                 len(plan.ids))
+    return learned, plan, repair
+
+
+def learn_corpus(parts: list[tuple[SourceLineStats, Counter]], segments: list[Segment], staging: str,
+                 cfg: Config) -> tuple[dict[int, frozenset[str]], Reclean, Counter]:
+    """The lines learned per source over every run so far (what pass 2
+    removes), the earlier articles to clean again because this run changed
+    what is learned, and the seconds pass 1 spent extracting and repairing
+    (pass 2 does not again). ``parts``: what pass 1 found in each new shard."""
     b = cfg.boilerplate
     repair = Counter()  # seconds per stage (extract, repair)
     new = SourceLineStats(b.learn_min_articles, b.learn_min_share)
-    for part, seconds in learner.results(shards, progress):
+    for part, seconds in parts:
         new.merge(part)
         repair.update(seconds)
-    if not b.learn or not shards:
+    if not b.learn or not parts:
         return {}, Reclean(), repair
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
     # Shards without a table: articles cleaned again (theirs is where they
     # were first read), or segments written before line tables.
-    tables = [(si, shard, seg.load_lines(shard)) for si, seg in enumerate(state.segments) for shard in seg.shards()
+    tables = [(si, shard, seg.load_lines(shard)) for si, seg in enumerate(segments) for shard in seg.shards()
               if seg.lines(shard).exists()]
     for _, _, table in tables:
         stats.add(table)
@@ -290,9 +233,7 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, state: State
     stats.merge(new)
     learned = stats.learned()
     after = {(src, int(k, 16)) for src, keys in learned.items() for k in keys}
-    plan = plan_reclean(state.segments, tables, before, after, Path(staging), cfg.run.shard_size)
-    log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
-             len(after), len(learned), plan.lines["learned"], plan.lines["unlearned"], len(plan.ids))
+    plan = plan_reclean(segments, tables, before, after, Path(staging), cfg.run.shard_size)
     return learned, plan, repair
 
 

@@ -266,8 +266,9 @@ def test_the_command_gives_the_flows_output_and_starts_a_server_only_for_prefect
 
 
 def test_learning_while_reading_on_many_shards_gives_the_same_corpus(sample, run_flow, tmp_path):
-    """Small shards on two workers: shards are learned from as the read step
-    writes them, and the corpus is the one the one-shard run gives."""
+    """Small shards on two workers: parts read on the pool, ids resolved once,
+    shards cut and learned from on the pool; the corpus is the one the
+    one-shard run gives."""
     cfg = tmp_path / "small-shards.toml"
     rules = (ROOT / "configs" / "rules.toml").as_posix()
     cfg.write_text(f'[run]\nshard_size = 8\nworkers = 2\n\n[boilerplate]\nrules = "{rules}"\n', encoding="utf-8")
