@@ -248,9 +248,9 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     shared = executors.current().share(learned)
     argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, shared, cfg.report.examples) for i, s in enumerate(shards)]
     argsets += [(s, str(Path(staging) / f"r{i:05d}"), cfg, shared, 0, False) for i, s in enumerate(reclean.shards)]
-    total, again = ShardStats(), ShardStats()
-    for k, part in enumerate(_map(clean_shard, argsets, "clean", progress)):
-        (total if k < len(shards) else again).merge(part, max_examples=cfg.report.examples)
+    parts = _map(clean_shard, argsets, "clean", progress, gather=False)
+    total, again = executors.current().call(merge_stats, parts, len(shards), cfg.report.examples,
+                                            cfg.report.top_removed_lines * 5)
     log.info(
         "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s); %d earlier articles cleaned again",
         total.articles, total.candidates, dict(total.dropped) or "none",
@@ -258,4 +258,17 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
         ", ".join(f"{k} {v}" for k, v in [kv for kv in total.edits.most_common() if kv[0] not in ("mojibake", "markdown")][:6]),
         again.articles,
     )
+    return total, again
+
+
+def merge_stats(parts: list[ShardStats], new: int, examples: int, top_lines: int) -> tuple[ShardStats, ShardStats]:
+    """The statistics of the new shards (the first ``new`` of ``parts``) and
+    of the articles cleaned again, merged where the shards' statistics are;
+    only the ``top_lines`` most removed lines travel on (all the run record
+    keeps of them), not one entry per distinct line of the corpus."""
+    total, again = ShardStats(), ShardStats()
+    for k, part in enumerate(parts):
+        (total if k < new else again).merge(part, max_examples=examples)
+    for stats in (total, again):
+        stats.removed_lines = Counter(dict(sorted(stats.removed_lines.items(), key=lambda kv: (-kv[1], kv[0]))[:top_lines]))
     return total, again
