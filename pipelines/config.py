@@ -354,12 +354,6 @@ def _raise(where: str, problems: list[str]) -> None:
         raise ConfigError(f"{where}: {len(problems)} configuration problems:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def _beside_or_shipped(config: Path, name: str) -> Path:
-    """A file a configuration names: beside it, else among the shipped configs."""
-    beside = (config.parent / name).resolve()
-    return beside if beside.exists() else (DEFAULT_CONFIG.parent / name).resolve()
-
-
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a run configuration (and the rule file it names);
     raise :class:`ConfigError` listing every problem."""
@@ -398,7 +392,9 @@ def load_config(path: str | Path | None = None) -> Config:
             raise ConfigError(f"{site_path}: not valid TOML: {exc}") from None
     if sites:
         rules = {**rules, "sites": sites}
-    cfg = Config(**sections, rules=rules, path=str(path))
+    # Absolute: the files it names (the model) are found from it in worker
+    # processes, which may run in another directory (a Dask cluster's).
+    cfg = Config(**sections, rules=rules, path=str(path.absolute()))
     try:
         cfg.ruleset()  # rules.toml is checked by its own loader (cleaners.boilerplate.rules)
     except ValueError as exc:
