@@ -9,6 +9,8 @@ bounded lists (cheap on large corpora), and the run records.
 
 from __future__ import annotations
 
+from array import array
+
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -235,12 +237,14 @@ class _Kept:
         self.by_source: Counter = Counter()
         self.sizes: Counter = Counter()
         self.largest: list[Cluster] = []
-        self.sims: list[float] = []
-        self.conts: list[float] = []
+        # Compact arrays, not lists of objects: one entry per article of the
+        # corpus (8 bytes, not about 32), for the histograms and quantiles.
+        self.sims = array("d")
+        self.conts = array("d")
         self.exact = 0
         self.relations: Counter = Counter()
-        self.before_len: list[int] = []
-        self.after_len: list[int] = []
+        self.before_len = array("q")
+        self.after_len = array("q")
 
     def add(self, a: dict) -> None:
         self.n += 1
@@ -407,8 +411,8 @@ def _duplicates(kept: _Kept) -> Duplicates:
         cluster_sizes={str(k): v for k, v in sorted(kept.sizes.items())},
         largest=kept.largest,
         similarity_histogram=SimilarityHistogram(
-            edges.tolist(), np.histogram(np.array(kept.sims), edges)[0].tolist(),
-            np.histogram(np.array(kept.conts), edges)[0].tolist()),
+            edges.tolist(), np.histogram(np.frombuffer(kept.sims, dtype=np.float64), edges)[0].tolist(),
+            np.histogram(np.frombuffer(kept.conts, dtype=np.float64), edges)[0].tolist()),
     )
 
 
@@ -421,7 +425,7 @@ def _quantiles(values: np.ndarray) -> Quantiles:
 
 
 def _lengths(kept: _Kept) -> Lengths:
-    b, a = np.array(kept.before_len, dtype=np.int64), np.array(kept.after_len, dtype=np.int64)
+    b, a = np.frombuffer(kept.before_len, dtype=np.int64), np.frombuffer(kept.after_len, dtype=np.int64)
     hi = max(int(b.max()) if b.size else 1, 2)
     lo = max(1, int(min(a.min(), b.min()) * 0.9)) if a.size else 1
     edges = np.unique(np.round(np.geomspace(lo, hi * 1.05, 25)).astype(int))
