@@ -91,7 +91,8 @@ def _features(seg: Segment, shard: str) -> dict[str, Any]:
                                       d["exact"], r.get("published"), d["n_entities"])):
             cols[name].append(value)
         ents.append(bytes.fromhex(d["entities"]))
-    cols["entities"] = np.frombuffer(b"".join(ents), dtype=np.uint32).reshape(len(ents), -1)
+    flat = np.frombuffer(b"".join(ents), dtype=np.uint32)
+    cols["entities"] = flat.reshape(len(ents), -1) if ents else flat.reshape(0, 0)
     return cols
 
 

@@ -6,6 +6,8 @@ Output folder layout (documented in the README):
     dropped.jsonl       every other input article, with reason and detail
     report.json/.html   figures of the corpus and of the latest run
     runs/<run>.json     one record per run (what it read, added, counted, timed)
+    runs/<run>.changes.jsonl  the ids that run added or replaced (the record
+                        keeps their counts)
     state/              what later runs build on:
       manifest.json     format version, dedup parameters, list of segments,
                         size and checksum of every state file
