@@ -1,37 +1,72 @@
 """The corpus-wide steps: deduplicate every run's candidates, write the
-outputs of the whole corpus."""
+outputs of the whole corpus.
+
+Both are step functions over shard files, run where the executor puts them
+(:mod:`pipelines.executors`), so that the driver holds per-shard metadata
+only, never an object per article:
+
+* :func:`dedup_corpus` (one call: on a Dask worker, or in the driver process
+  for the local executors) reads the segments' index files and dedup
+  sidecars, clusters, and writes into the run's work folder, per shard,
+  what became of each of its documents (``<unit>.assign.json``), plus the
+  new ``kept.json`` and the run's changes; it returns counts.
+* :func:`write_part` (one call per shard, mapped) writes that shard's
+  output rows, serialised and in output order, into part files;
+  :func:`write_outputs` then merges the parts by position in the driver,
+  reading one line of each at a time.
+"""
 
 from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from cleaners.dedup import cluster, rank_key
 
+from . import executors
 from .config import Config
 from .formats.writers import write_corpus
 from .stages import position
-from .store import Segment, StateError, read_jsonl, write_json
+from .store import CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, read_jsonl, write_json, write_jsonl
 from .tasks import logger
 
+OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
+                 "duplicates", "edits", "flags", "raw_chars")
+# Part files open at once in the driver's merge; more are merged in groups
+# first (open files are a per-process limit).
+MERGE_FAN_IN = 256
+
+
 @dataclass
-class DedupResult:
-    # id -> (canonical id, similarity, containment, exact, relation) for every
-    # active candidate (relation: one of cleaners.dedup.RELATIONS)
-    assignment: dict[str, tuple[str, float, float, bool, str]] = field(default_factory=dict)
-    # id -> (segment index, kind) of the latest version of every document
-    latest: dict[str, tuple[int, str]] = field(default_factory=dict)
+class DedupCounts:
+    """What deduplication returns to the driver: counts only."""
+
+    articles: int = 0  # active candidates clustered
     clusters: int = 0
+    duplicates: int = 0
+    exact: int = 0
     candidate_pairs: int = 0
     verified_pairs: int = 0
+    added_kept: int = 0  # kept articles this run read (not ones it cleaned again)
+    added_duplicates: int = 0  # copies this run read, folded into kept articles
+    replaced: int = 0  # articles kept before that a more complete copy replaced
+
+
+def _unit(si: int, shard: str) -> str:
+    """The name of a shard's files in the work folder (``rejected``: the
+    segment's quarantined documents)."""
+    return f"{si:05d}-{shard}"
 
 
 def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
@@ -42,156 +77,292 @@ def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
     return latest
 
 
-@task(name="deduplicate", persist_result=False, cache_policy=NO_CACHE)
-def deduplicate(segments: list[Segment], cfg: Config, enabled: bool) -> DedupResult:
-    """Cluster every active candidate of every run so far: the clusters are
-    those a single run over all input would give."""
-    log = logger()
+def _features(seg: Segment, shard: str) -> dict[str, Any]:
+    """What dedup needs of every candidate of a shard: its sidecar, or for a
+    shard written before sidecars, the ``_dedup`` field of its JSON."""
+    cols = seg.load_sidecar(shard)
+    if cols is not None:
+        return cols
+    cols = {name: [] for name in ("id", "pos_path", "pos_n", "words", "shingles", "exact", "published", "n_entities")}
+    ents = []
+    for r in read_jsonl(seg.candidates(shard)):
+        d, pos = r["_dedup"], r.get("_pos")
+        for name, value in zip(cols, (r["id"], pos[0] if pos else None, pos[1] if pos else None, d["words"], d["shingles"],
+                                      d["exact"], r.get("published"), d["n_entities"])):
+            cols[name].append(value)
+        ents.append(bytes.fromhex(d["entities"]))
+    flat = np.frombuffer(b"".join(ents), dtype=np.uint32)
+    cols["entities"] = flat.reshape(len(ents), -1) if ents else flat.reshape(0, 0)
+    return cols
+
+
+def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
+                 new_segment: int | None) -> DedupCounts:
+    """Cluster every active candidate of every run so far (the clusters are
+    those a single run over all input would give) and write what became of
+    each document into ``work``, for :func:`write_part`:
+
+    * ``<unit>.assign.json`` per shard: ``index``, one character per line of
+      its index file, ``1`` where that line is the document's latest
+      version; ``rows``, one entry per candidate row: null (not the latest
+      version), ``{"duplicates": [...]}`` (kept, with its copies) or
+      ``{"canonical", "similarity", "containment", "exact", "relation"}``
+      (a copy). Per segment, ``<si>-rejected.assign.json`` holds ``index``
+      over its quarantined documents.
+    * ``kept.json``: the ids kept now (``state/kept.json`` once written).
+    * ``changes.jsonl``: the ids run ``new_segment`` added (kept, or copies)
+      and the kept articles a more complete copy replaced.
+    """
     latest = _latest_versions(segments)
+    num_perm = cfg.dedup.num_perm
     ids: list[str] = []
     ranks: list[tuple] = []
     exact: list[str] = []
     shingles: list[int] = []
     sigs: list[np.ndarray] = []
-    ents: list[bytes] = []
+    ents: list[np.ndarray] = []
     n_ents: list[int] = []
     places: list[tuple] = []
+    shard_ids: dict[tuple[int, str], list[str]] = {}
     for si, seg in enumerate(segments):
         for shard in seg.shards():
-            rows = list(read_jsonl(seg.candidates(shard)))
-            if not rows:
-                continue
-            keep = [k for k, r in enumerate(rows) if latest.get(r["id"]) == (si, "candidate")]
+            f = _features(seg, shard)
+            shard_ids[si, shard] = f["id"]
+            keep = [k for k, i in enumerate(f["id"]) if latest.get(i) == (si, "candidate")]
             if not keep:
                 continue
-            sig = seg.load_signatures(shard, len(rows), cfg.dedup.num_perm)
-            sigs.append(sig[keep])
+            sigs.append(seg.load_signatures(shard, len(f["id"]), num_perm)[keep])
+            ents.append(f["entities"][keep])
             for k in keep:
-                r = rows[k]
-                d = r["_dedup"]
-                ids.append(r["id"])
-                places.append(position(r.get("_pos"), r["id"]))
-                ranks.append(rank_key(d["words"], r.get("published"), r["id"]))
-                exact.append(d["exact"])
-                shingles.append(d["shingles"])
-                ents.append(bytes.fromhex(d["entities"]))
-                n_ents.append(d["n_entities"])
-    result = DedupResult(latest=latest)
+                doc_id = f["id"][k]
+                ids.append(doc_id)
+                places.append(position([f["pos_path"][k], f["pos_n"][k]] if f["pos_path"][k] is not None else None, doc_id))
+                ranks.append(rank_key(f["words"][k], f["published"][k], doc_id))
+                exact.append(f["exact"][k])
+                shingles.append(f["shingles"][k])
+                n_ents.append(f["n_entities"][k])
+    counts = DedupCounts(articles=len(ids))
     if not enabled or not ids:
-        result.assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
-        result.clusters = len(ids)
-        return result
-    # In output order, so that clustering sees the same input however the
-    # articles arrived (runs, shards, articles cleaned again).
-    order = sorted(range(len(ids)), key=places.__getitem__)
-    ids, ranks, exact = [ids[k] for k in order], [ranks[k] for k in order], [exact[k] for k in order]
-    shingles, n_ents = [shingles[k] for k in order], [n_ents[k] for k in order]
-    signatures = np.concatenate(sigs)[order]
-    entities = np.frombuffer(b"".join(ents), dtype=np.uint32).reshape(len(ids), -1)[order]
-    c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents))
-    result.assignment = {
-        ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4), bool(c.exact[k]),
-                 c.relation_name(k))
-        for k in range(len(ids))
-    }
-    result.clusters = int(len(set(c.canonical.tolist())))
-    result.candidate_pairs, result.verified_pairs = c.candidate_pairs, c.verified_pairs
-    dups = len(ids) - result.clusters
-    log.info(
-        "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs, %d verified",
-        len(ids), result.clusters, dups, int(c.exact.sum()), c.candidate_pairs, c.verified_pairs,
-    )
-    return result
+        assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
+        counts.clusters = len(ids)
+    else:
+        # In output order, so that clustering sees the same input however the
+        # articles arrived (runs, shards, articles cleaned again).
+        order = sorted(range(len(ids)), key=places.__getitem__)
+        ids, ranks, exact = [ids[k] for k in order], [ranks[k] for k in order], [exact[k] for k in order]
+        shingles, n_ents = [shingles[k] for k in order], [n_ents[k] for k in order]
+        signatures = np.concatenate(sigs)[order]
+        entities = np.concatenate(ents)[order]
+        del sigs, ents
+        c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents))
+        del signatures, entities
+        assignment = {
+            ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
+                     bool(c.exact[k]), c.relation_name(k))
+            for k in range(len(ids))
+        }
+        counts.clusters = int(len(set(c.canonical.tolist())))
+        counts.candidate_pairs, counts.verified_pairs, counts.exact = c.candidate_pairs, c.verified_pairs, int(c.exact.sum())
+    counts.duplicates = len(assignment) - counts.clusters
+    del ids, ranks, exact, shingles, n_ents, places
 
-
-OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
-                 "duplicates", "edits", "flags", "raw_chars")
-
-
-@task(name="write outputs", persist_result=False, cache_policy=NO_CACHE)
-def write_outputs(segments: list[Segment], dedup: DedupResult, output: str, generation: str,
-                  formats: Sequence[str] = ("jsonl",)) -> dict[str, Any]:
-    """Write the articles and dropped entries of the whole corpus in every
-    output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
-    see :mod:`pipelines.formats.writers`) into the new generation folder
-    (made current once the report is in it too)."""
-    log = logger()
-    out = Path(output)
-    gen = Path(generation)
     members: dict[str, list[dict]] = {}
-    for doc_id, (canon, sim, cont, ex, rel) in dedup.assignment.items():
+    for doc_id, (canon, sim, cont, ex, rel) in assignment.items():
         if canon != doc_id:
             members.setdefault(canon, []).append({"id": doc_id, "similarity": sim, "containment": cont, "exact": ex,
                                                   "relation": rel})
     for lst in members.values():
         lst.sort(key=lambda m: (-m["similarity"], m["id"]))
 
+    work_dir = Path(work)
+    for si, seg in enumerate(segments):
+        mask = "".join("1" if latest.get(doc_id, (None,))[0] == si else "0" for doc_id, _h, _k in seg.rejected_index())
+        _write_assign(work_dir / f"{_unit(si, 'rejected')}.assign.json", {"index": mask})
+        for shard in seg.shards():
+            mask = "".join("1" if latest.get(doc_id) == (si, kind) else "0" for doc_id, _h, kind in seg.shard_index(shard))
+            rows = []
+            for doc_id in shard_ids.pop((si, shard)):
+                a = assignment[doc_id] if latest.get(doc_id) == (si, "candidate") else None
+                rows.append(None if a is None else {"duplicates": members.get(doc_id, [])} if a[0] == doc_id else
+                            {"canonical": a[0], "similarity": a[1], "containment": a[2], "exact": a[3], "relation": a[4]})
+            _write_assign(work_dir / f"{_unit(si, shard)}.assign.json", {"index": mask, "rows": rows})
+    del members
+
     # What the previous run kept lives under state/ (the outputs are views
     # a user may delete or convert); folders from before it fall back on
     # the JSONL output.
+    out = Path(output)
     kept_path = out / "state" / "kept.json"
     if kept_path.exists():
         previously_kept = set(json.loads(kept_path.read_text(encoding="utf-8")))
     else:
         previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")}
-
-    def articles():
-        def shard_rows(si: int, seg: Segment, shard: str):
-            for row in read_jsonl(seg.candidates(shard)):
-                a = dedup.assignment.get(row["id"])
-                if dedup.latest.get(row["id"]) != (si, "candidate") or a is None or a[0] != row["id"]:
-                    continue
-                row["duplicates"] = members.get(row["id"], [])
-                yield position(row.get("_pos"), row["id"]), {k: row.get(k) for k in OUTPUT_FIELDS}
-
-        # Every shard file is in output order: merged, they are too.
-        streams = [shard_rows(si, seg, shard) for si, seg in enumerate(segments) for shard in seg.shards()]
-        for _, row in heapq.merge(*streams, key=lambda item: item[0]):
-            yield row
-
-    def shard_dropped(si: int, seg: Segment, shard: str) -> list[tuple[tuple, dict]]:
-        filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
-        places = {r["id"]: position(r.get("_pos"), r["id"]) for r in read_jsonl(seg.candidates(shard))
-                  if dedup.assignment.get(r["id"], (r["id"],))[0] != r["id"]}
-        out = []
-        for doc_id, _h, kind in seg.shard_index(shard):
-            if dedup.latest.get(doc_id) != (si, kind):
-                continue
-            if kind == "filtered":
-                if doc_id not in filtered:
-                    raise StateError(f"{seg.filtered(shard)}: no line for {doc_id!r}, which its index lists")
-                row = filtered[doc_id]
-                out.append((position(row.pop("_pos", None), doc_id), row))
-            elif kind == "candidate":
-                canon, sim, cont, ex, rel = dedup.assignment[doc_id]
-                if canon != doc_id:
-                    how = "exact copy" if ex else f"{rel.replace('_', ' ')}, similarity {sim:.2f}, containment {cont:.2f}"
-                    out.append((places[doc_id], {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
-                                                 "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}))
-        return sorted(out, key=lambda item: item[0])
-
-    def dropped():
-        streams = []
-        for si, seg in enumerate(segments):
-            rejected = [(position(row.pop("_pos", None), row["id"]), row) for row in read_jsonl(seg.rejected)
-                        if dedup.latest.get(row["id"], (si,))[0] == si]
-            streams.append(sorted(rejected, key=lambda item: item[0]))
-            streams += [shard_dropped(si, seg, shard) for shard in seg.shards()]
-        for _, row in heapq.merge(*streams, key=lambda item: item[0]):
-            yield row
-
-    counts = write_corpus(gen, formats, {"articles": articles, "dropped": dropped})
-    n_kept, n_dropped = counts["articles"], counts["dropped"]
-    kept_now = {doc_id for doc_id, a in dedup.assignment.items() if a[0] == doc_id}
     if segments:
-        write_json(kept_path, sorted(kept_now))
-    # Articles kept before that a more complete copy has now replaced.
-    replaced = sorted(
-        (old, dedup.assignment[old][0])
-        for old in previously_kept
-        if old in dedup.assignment and dedup.assignment[old][0] != old
-    )
-    log.info("wrote %d articles and %d dropped entries to %s (%s)", n_kept, n_dropped, out, ", ".join(formats))
-    dup_of = {doc_id: a[0] for doc_id, a in dedup.assignment.items() if a[0] != doc_id}
-    return {"kept": n_kept, "dropped": n_dropped, "kept_ids": kept_now, "dup_of": dup_of,
-            "replaced": [{"old": o, "new": n} for o, n in replaced]}
+        write_json(work_dir / "kept.json", sorted(doc_id for doc_id, a in assignment.items() if a[0] == doc_id))
+
+    # Added: read by this run, i.e. the latest version is in its segment and
+    # not in a shard of articles it cleaned again (``rNNNNN``, whose ids
+    # its index files list).
+    again = set()
+    if new_segment is not None:
+        seg = segments[new_segment]
+        for shard in seg.shards():
+            if shard.startswith("r"):
+                again.update(doc_id for doc_id, _h, _k in seg.shard_index(shard))
+
+    def added(doc_id: str) -> bool:
+        return new_segment is not None and latest[doc_id][0] == new_segment and doc_id not in again
+
+    added_kept = sorted(i for i, a in assignment.items() if a[0] == i and added(i))
+    added_dups = sorted((i, a[0]) for i, a in assignment.items() if a[0] != i and added(i))
+    replaced = sorted((old, assignment[old][0]) for old in previously_kept
+                      if old in assignment and assignment[old][0] != old)
+    counts.added_kept, counts.added_duplicates, counts.replaced = len(added_kept), len(added_dups), len(replaced)
+    write_jsonl(work_dir / "changes.jsonl", [
+        *({"change": "added_kept", "id": i} for i in added_kept),
+        *({"change": "added_duplicate", "id": i, "canonical": c} for i, c in added_dups),
+        *({"change": "replaced_canonical", "id": o, "canonical": n} for o, n in replaced),
+    ])
+    return counts
+
+
+def _write_assign(path: Path, obj: dict) -> None:
+    with atomic_open(path) as fh:
+        fh.write(dumps(obj))
+
+
+@task(name="deduplicate", persist_result=False, cache_policy=NO_CACHE)
+def deduplicate(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
+                new_segment: int | None) -> DedupCounts:
+    """:func:`dedup_corpus` where the executor runs corpus-wide steps (a
+    cluster worker, or this process)."""
+    Path(work).mkdir(parents=True, exist_ok=True)
+    c = executors.current().call(dedup_corpus, segments, cfg, enabled, output, work, new_segment)
+    if enabled and c.articles:
+        logger().info(
+            "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs, %d verified",
+            c.articles, c.clusters, c.duplicates, c.exact, c.candidate_pairs, c.verified_pairs,
+        )
+    return c
+
+
+def _part_line(pos: tuple, row: dict) -> str:
+    # The position first, on its own: the merge reads it without parsing
+    # the row (compact JSON never holds a raw tab).
+    return f"{dumps(pos)}\t{dumps(row)}\n"
+
+
+def write_part(seg: Segment, si: int, shard: str, work: str) -> tuple[int, int]:
+    """Write the output rows of one shard (``rejected``: the segment's
+    quarantined documents) into ``<unit>.articles.part`` and
+    ``<unit>.dropped.part`` in ``work``, one ``position <TAB> row`` line each,
+    in output order; returns (articles, dropped)."""
+    work_dir = Path(work)
+    unit = _unit(si, shard)
+    assign = json.loads((work_dir / f"{unit}.assign.json").read_text(encoding="utf-8"))
+    mask = assign["index"]
+    if shard == "rejected":
+        superseded = {doc_id for (doc_id, _h, _k), m in zip(seg.rejected_index(), mask) if m == "0"}
+        dropped = [(position(row.pop("_pos", None), row["id"]), row) for row in read_jsonl(seg.rejected)
+                   if row["id"] not in superseded]
+        return 0, _write_part(work_dir / f"{unit}.dropped.part", sorted(dropped, key=lambda item: item[0]))
+
+    articles = []
+    copies: dict[str, tuple[tuple, dict]] = {}
+    for row, entry in zip(read_jsonl(seg.candidates(shard)), assign["rows"]):
+        if entry is None:
+            continue
+        if "duplicates" in entry:
+            row["duplicates"] = entry["duplicates"]
+            articles.append((position(row.get("_pos"), row["id"]), {k: row.get(k) for k in OUTPUT_FIELDS}))
+        else:
+            copies[row["id"]] = (position(row.get("_pos"), row["id"]), entry)
+    n_articles = _write_part(work_dir / f"{unit}.articles.part", articles)
+    del articles
+
+    filtered = {r["id"]: r for r in read_jsonl(seg.filtered(shard))}
+    dropped = []
+    for (doc_id, _h, kind), m in zip(seg.shard_index(shard), mask):
+        if m != "1":
+            continue
+        if kind == "filtered":
+            if doc_id not in filtered:
+                raise StateError(f"{seg.filtered(shard)}: no line for {doc_id!r}, which its index lists")
+            row = filtered[doc_id]
+            dropped.append((position(row.pop("_pos", None), doc_id), row))
+        elif kind == "candidate" and doc_id in copies:
+            pos, e = copies[doc_id]
+            canon, sim, cont, rel = e["canonical"], e["similarity"], e["containment"], e["relation"]
+            how = "exact copy" if e["exact"] else f"{rel.replace('_', ' ')}, similarity {sim:.2f}, containment {cont:.2f}"
+            dropped.append((pos, {"id": doc_id, "reason": "duplicate", "detail": f"duplicate of {canon} ({how})",
+                                  "canonical": canon, "similarity": sim, "containment": cont, "relation": rel}))
+    return n_articles, _write_part(work_dir / f"{unit}.dropped.part", sorted(dropped, key=lambda item: item[0]))
+
+
+def _write_part(path: Path, rows: list[tuple[tuple, dict]]) -> int:
+    with atomic_open(path) as fh:
+        for pos, row in rows:
+            fh.write(_part_line(pos, row))
+    return len(rows)
+
+
+def _part_stream(path: Path) -> Iterator[tuple[tuple, str]]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            pos, row = line.split("\t", 1)
+            yield tuple(orjson.loads(pos)), row
+
+
+def _merged(paths: list[Path], work: Path) -> Iterator[str]:
+    """The lines of part files merged by position, ties in the order of
+    ``paths`` (what ``heapq.merge`` over the shards' rows gave before the
+    parts existed). Each part is in output order, so merging consecutive
+    groups first, past :data:`MERGE_FAN_IN` files, gives the same lines."""
+    level = 0
+    while len(paths) > MERGE_FAN_IN:
+        level += 1
+        groups = [paths[k:k + MERGE_FAN_IN] for k in range(0, len(paths), MERGE_FAN_IN)]
+        paths = []
+        for g, group in enumerate(groups):
+            dest = work / f"merge-{level}-{g:05d}.part"
+            with atomic_open(dest) as fh:
+                for pos, row in heapq.merge(*map(_part_stream, group), key=lambda item: item[0]):
+                    fh.write(f"{dumps(pos)}\t{row}")
+            paths.append(dest)
+    for _pos, row in heapq.merge(*map(_part_stream, paths), key=lambda item: item[0]):
+        yield row
+
+
+@task(name="write outputs", persist_result=False, cache_policy=NO_CACHE)
+def write_outputs(segments: list[Segment], output: str, work: str, generation: str, run_id: str,
+                  formats: Sequence[str] = ("jsonl",)) -> dict[str, Any]:
+    """Write the articles and dropped entries of the whole corpus in every
+    output format (``articles.jsonl``, ``dropped.jsonl``, ``.parquet`` ...,
+    see :mod:`pipelines.formats.writers`) into the new generation folder
+    (made current once the report is in it too), from what
+    :func:`dedup_corpus` wrote into ``work``; then put ``kept.json`` under
+    ``state/`` and the run's changes in ``runs/<run_id>.changes.jsonl``, and
+    remove ``work``."""
+    log = logger()
+    out, gen, work_dir = Path(output), Path(generation), Path(work)
+    units = [(seg, si, shard) for si, seg in enumerate(segments) for shard in ("rejected", *seg.shards())]
+    # Wherever the executor runs shard work now: a cluster's workers, or
+    # this process once the local pool is released after cleaning.
+    executors.current().map(write_part, [(seg, si, shard, work) for seg, si, shard in units], "write")
+    # The streams of the merge in the order of the rows before parts: the
+    # shards of each segment, the quarantined documents first among dropped.
+    article_parts = [work_dir / f"{_unit(si, shard)}.articles.part" for _s, si, shard in units if shard != "rejected"]
+    dropped_parts = [work_dir / f"{_unit(si, shard)}.dropped.part" for _s, si, shard in units]
+    counts = write_corpus(gen, formats, {
+        "articles": lambda: map(orjson.loads, _merged(article_parts, work_dir)),
+        "dropped": lambda: map(orjson.loads, _merged(dropped_parts, work_dir)),
+    })
+    if (work_dir / "kept.json").exists():
+        os.replace(work_dir / "kept.json", out / "state" / "kept.json")
+    (out / "runs").mkdir(exist_ok=True)
+    os.replace(work_dir / "changes.jsonl", out / "runs" / f"{run_id}{CHANGES_SUFFIX}")
+    shutil.rmtree(work_dir)
+    log.info("wrote %d articles and %d dropped entries to %s (%s)", counts["articles"], counts["dropped"], out,
+             ", ".join(formats))
+    return {"kept": counts["articles"], "dropped": counts["dropped"]}
+

@@ -144,6 +144,9 @@ class ProcessExecutor(Executor):
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.pool: ProcessPoolExecutor | None = None
+        # After release(), what is left (writing) runs in this process:
+        # restarting workers would cost more than it saves.
+        self.released = False
 
     def start(self, input_path: str | None = None) -> None:
         """Start the worker processes now if the run will use them: when the
@@ -177,7 +180,7 @@ class ProcessExecutor(Executor):
         return self.pool.submit(fn, *args) if self.pool is not None else None
 
     def _submit_all(self, fn, argsets):
-        if len(argsets) > 1 and workers(self.cfg) > 1:
+        if len(argsets) > 1 and workers(self.cfg) > 1 and not self.released:
             self.start()
             return [self.pool.submit(fn, *args) for args in argsets]
         return None
@@ -185,6 +188,7 @@ class ProcessExecutor(Executor):
     def release(self) -> None:
         # The corpus-wide steps run in this process: the workers' memory
         # (language models, learned lines) is better given back now.
+        self.released = True
         self.stop()
 
     def stop(self, kill: bool = False) -> None:

@@ -29,13 +29,13 @@ from cleaners.dedup import SIGNATURE_VERSION
 
 from . import executors, report as report_mod, runtime, tasks
 from .config import Config, load_config
-from .corpus import deduplicate, write_outputs
+from .corpus import DedupCounts, deduplicate, write_outputs
 from .errors import is_disk_error, report_once
 from .formats.writers import WRITERS, output_path
 from .record import prefect_context, publish_artifacts
 from .stages import check_model
-from .store import (RUN_RECORD, OutputLock, write_error, State, clear_stale, commit_generation, current_generation,
-                    new_generation, prune_generations, write_json)
+from .store import (CHANGES_SUFFIX, RUN_RECORD, OutputLock, write_error, State, clear_stale, commit_generation,
+                    current_generation, new_generation, prune_generations, write_json, write_jsonl)
 from .tasks import clean, learn_boilerplate, logger, orchestrated, read_input, repaired_path, step
 
 # What the current run has made durable so far, for the line an interrupted
@@ -129,29 +129,33 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
         shutil.rmtree(staging)
 
     t = time.perf_counter()
-    result = step(deduplicate, quote(state.segments), cfg, dedup)
-    timings["dedup"] = time.perf_counter() - t
-
-    t = time.perf_counter()
+    seg_idx = len(state.segments) - 1 if new_data else None
     standing = None if new_data else _standing_outputs(out, cfg, dedup, len(state.segments))
+    changes = out / "runs" / f"{run_id}{CHANGES_SUFFIX}"
     if standing is not None:
         # Nothing to write: the current outputs and report stand (this run
-        # would write the same bytes); the record below lists the run.
+        # would write the same bytes), and so do the clusters their run
+        # counted (same segments, same configuration); the record below
+        # lists the run, which changed nothing.
         gen = current_generation(out)
-        written = {"kept": standing["counts"]["corpus_kept"], "dropped": standing["counts"]["corpus_dropped"],
-                   "kept_ids": set(), "dup_of": {}, "replaced": []}
+        c = standing["counts"]
+        result = DedupCounts(clusters=c.get("clusters", 0), duplicates=c.get("duplicates", 0),
+                             candidate_pairs=c.get("lsh_candidate_pairs", 0), verified_pairs=c.get("lsh_verified_pairs", 0))
+        written = {"kept": c["corpus_kept"], "dropped": c["corpus_dropped"]}
+        write_jsonl(changes, [])
+        timings["dedup"] = time.perf_counter() - t
         log.info("nothing new since run %s with the same configuration: its outputs and report stand", standing["run_id"])
     else:
         gen = new_generation(out, run_id)
-        written = step(write_outputs, quote(state.segments), quote(result), str(out), str(gen), cfg.output.formats)
+        # What dedup decides per shard, and the write's parts: files, so
+        # that the driver never holds an object per article.
+        work = gen / ".parts"
+        result = step(deduplicate, quote(state.segments), cfg, dedup, str(out), str(work), seg_idx)
+        timings["dedup"] = time.perf_counter() - t
+        t = time.perf_counter()
+        written = step(write_outputs, quote(state.segments), str(out), str(work), str(gen), run_id, cfg.output.formats)
     timings["write"] = time.perf_counter() - t
 
-    seg_idx = len(state.segments) - 1 if new_data else None
-
-    def added(doc_id: str) -> bool:  # read by this run (not one of the articles it cleaned again)
-        return seg_idx is not None and result.latest.get(doc_id, (None,))[0] == seg_idx and doc_id not in reclean.ids
-
-    added_kept = sorted(i for i in written["kept_ids"] if added(i))
     record = {
         "run_id": run_id,
         "started": started.isoformat(),
@@ -182,7 +186,7 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
             "clusters": result.clusters,
             "lsh_candidate_pairs": result.candidate_pairs,
             "lsh_verified_pairs": result.verified_pairs,
-            "duplicates": len(result.assignment) - result.clusters,
+            "duplicates": result.duplicates,
         },
         "edits": dict(stats.edits.most_common()),
         "edits_by_source": {s: dict(c.most_common()) for s, c in sorted(stats.edits_by_source.items())},
@@ -193,11 +197,12 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
             for (s, r, line), n in sorted(stats.removed_lines.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.report.top_removed_lines * 5]
         ],
         "languages": dict(stats.languages.most_common()),
-        "replaced_canonicals": written["replaced"],
+        # Counts only: the ids are in the run's changes file (`changes`).
+        "replaced_canonicals": result.replaced,
         "id_conflicts": read.id_conflicts,
         "examples": stats.examples,
-        "added": {"kept": added_kept, "duplicates": [
-            {"id": i, "canonical": c} for i, c in sorted(written["dup_of"].items()) if added(i)]},
+        "added": {"kept": result.added_kept, "duplicates": result.added_duplicates},
+        "changes": os.path.relpath(changes, out),
         "recleaned": {**reclean.record(), "passed_gates": again.candidates, "dropped": dict(sorted(again.dropped.items()))},
         "timings": {"wall": round(time.perf_counter() - t_start, 3), **{k: round(v, 3) for k, v in timings.items()}},
         "stage_seconds": {k: round(v, 3) for k, v in sorted(stats.timings.items())},

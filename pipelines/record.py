@@ -30,16 +30,17 @@ def publish_artifacts(record: dict) -> None:
     counts per stage and reason, and a markdown summary that names what needs
     a look (quarantined input, sources whose boilerplate share jumped)."""
     c = record["counts"]
-    added = record.get("added") or {}
+    # Counts (records of older versions held the id lists).
+    added = {k: v if isinstance(v, int) else len(v) for k, v in (record.get("added") or {}).items()}
     rows = [{"stage": "read", "reason": k, "count": c[k]} for k in ("documents", "new", "updated", "unchanged", "quarantined")]
     rows.append({"stage": "clean", "reason": "cleaned", "count": c["cleaned"]})
     rows += [{"stage": "gates", "reason": r, "count": n} for r, n in c["dropped"].items()]
     rows.append({"stage": "gates", "reason": "passed", "count": c["passed_gates"]})
     rows += [{"stage": "boilerplate", "reason": r, "count": n} for r, n in record["edits"].items()]
-    rows += [{"stage": "dedup", "reason": "duplicates added", "count": len(added.get("duplicates", []))},
+    rows += [{"stage": "dedup", "reason": "duplicates added", "count": added.get("duplicates", 0)},
              {"stage": "dedup", "reason": "clusters in corpus", "count": c["clusters"]},
              {"stage": "corpus", "reason": "kept", "count": c["corpus_kept"]},
-             {"stage": "corpus", "reason": "kept, added by this run", "count": len(added.get("kept", []))},
+             {"stage": "corpus", "reason": "kept, added by this run", "count": added.get("kept", 0)},
              {"stage": "corpus", "reason": "dropped", "count": c["corpus_dropped"]}]
     before, removed = sum(record["words_before"].values()), sum(record["words_removed"].values())
     shares = sorted(((n / record["words_before"][s], s) for s, n in record["words_removed"].items()
@@ -57,7 +58,7 @@ def publish_artifacts(record: dict) -> None:
         f"* passed the language and length gates: **{c['passed_gates']}** of {c['cleaned']} cleaned; "
         f"dropped: {', '.join(f'{r} {n}' for r, n in c['dropped'].items()) or 'none'}",
         f"* boilerplate: {removed} of {before} words removed ({removed / before:.1%})" if before else "* boilerplate: nothing new to clean",
-        f"* corpus now: **{c['corpus_kept']}** articles ({len(added.get('kept', []))} added by this run), "
+        f"* corpus now: **{c['corpus_kept']}** articles ({added.get('kept', 0)} added by this run), "
         f"{c['corpus_dropped']} dropped, {c['duplicates']} duplicates in {c['clusters']} clusters",
         f"* wall time: {record['timings']['wall']} s; report: `{Path(record['output']) / 'report.html'}`",
     ]

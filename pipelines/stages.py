@@ -28,7 +28,7 @@ from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
 
 from .config import Config, ConfigError
-from .store import atomic_open, dumps, index_line, save_npy
+from .store import SIDECAR_FIELDS, atomic_open, dumps, index_line, save_npy, save_sidecar
 
 STAGES = ("read", "extract", "repair", "boilerplate", "language", "signature", "dedup", "write")
 
@@ -203,7 +203,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
     ``learned``: line keys learned per source key (what
     :meth:`SourceLineStats.learned` gives). Writes
     ``<out_prefix>.candidates.jsonl`` / ``.signatures.npy`` /
-    ``.filtered.jsonl`` / ``.index.tsv`` and, with ``index``, the shard's
+    ``.dedup.arrow`` / ``.filtered.jsonl`` / ``.index.tsv`` and, with ``index``, the shard's
     line table ``.lines.npy`` (see :class:`pipelines.store.Segment`); a
     shard of articles cleaned again has its table where they were first
     read.
@@ -220,6 +220,9 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
     cand_lines: list[str] = []
     filt_lines: list[str] = []
     index_lines: list[str] = []
+    # What dedup needs of each candidate, in a file of its own: it then
+    # never parses article JSON (pipelines.corpus).
+    sidecar: dict[str, list] = {name: [] for name in SIDECAR_FIELDS}
     # Each stage runs over the whole shard before the next: a stage's tables
     # (rules, word frequencies, the 40 MB language model) stay in the CPU
     # cache from one article to the next instead of evicting each other.
@@ -267,9 +270,11 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
         fp = next_print()
         row_out = art.to_dict()
         row_out["_pos"] = pos
-        row_out["_dedup"] = {"words": word_count(art.text), "shingles": int(fp.shingles.size), "exact": fp.exact,
-                             "entities": fp.entities.tobytes().hex(), "n_entities": fp.n_entities}
         cand_lines.append(dumps(row_out))
+        for name, value in zip(SIDECAR_FIELDS, (art.id, pos[0] if pos else None, pos[1] if pos else None, word_count(art.text),
+                                                int(fp.shingles.size), fp.exact, art.published, fp.entities.tobytes(),
+                                                fp.n_entities)):
+            sidecar[name].append(value)
         index_lines.append(index_line(art.id, chash, "candidate"))
         stats.candidates += 1
         if art.edits and len(stats.examples) < examples * 4:
@@ -283,6 +288,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
     _write_lines(f"{out_prefix}.filtered.jsonl", filt_lines)
     _write_lines(f"{out_prefix}.index.tsv", index_lines)
     save_npy(f"{out_prefix}.signatures.npy", signatures)
+    save_sidecar(f"{out_prefix}.dedup.arrow", sidecar)
     if index:
         save_npy(f"{out_prefix}.lines.npy", np.concatenate(tables) if tables else np.empty(0, LINE_ROW))
     t["write"] += clock() - t0

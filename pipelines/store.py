@@ -6,6 +6,8 @@ Output folder layout (documented in the README):
     dropped.jsonl       every other input article, with reason and detail
     report.json/.html   figures of the corpus and of the latest run
     runs/<run>.json     one record per run (what it read, added, counted, timed)
+    runs/<run>.changes.jsonl  the ids that run added or replaced (the record
+                        keeps their counts)
     state/              what later runs build on:
       manifest.json     format version, dedup parameters, list of segments,
                         size and checksum of every state file
@@ -84,10 +86,17 @@ A segment holds, per shard ``SSSSS`` of that run:
   unchanged and supersedes it otherwise (the latest segment's version of an
   id is the only one that counts).
 * ``SSSSS.candidates.jsonl``: the cleaned candidates in output order, one
-  JSON article per line (the output fields) plus ``_pos`` and ``_dedup``:
-  ``{"words": int, "shingles": int, "exact": str, ...}``: word count (the
-  canonical rule), number of distinct shingles (for containment) and the
-  exact-duplicate key (hash of the normalised token stream).
+  JSON article per line (the output fields) plus ``_pos``. (Segments of
+  format 2 also carry ``_dedup``, what the sidecar below now holds; dedup
+  reads it there when a shard has no sidecar.)
+* ``SSSSS.dedup.arrow``: the dedup sidecar, an Arrow IPC file with one row
+  per line of the candidates file (:data:`SIDECAR_FIELDS`): ``id``,
+  position (``pos_path``, ``pos_n``; null for an article read before
+  positions were recorded), ``words`` (word count, the canonical rule),
+  ``shingles`` (distinct shingles, for containment), ``exact`` (the
+  exact-duplicate key, a hash of the normalised token stream),
+  ``published``, ``entities`` (the entity sketch, uint32) and
+  ``n_entities``: everything dedup needs, so it never parses an article.
 * ``SSSSS.signatures.npy``: the candidates' MinHash signatures, a numpy
   ``uint32`` array ``[n_candidates, num_perm]``, row ``k`` for line ``k``
   of the candidates file. Values are datasketch ``affine32`` MinHash values
@@ -138,13 +147,20 @@ from cleaners.boilerplate.learned import LINE_ROW
 
 from .errors import UserError, is_disk_error
 
-STATE_FORMAT = 2
+# 3: candidates carry no ``_dedup`` (the sidecar ``.dedup.arrow`` holds it),
+# so code that reads format 2 must refuse a format 3 folder; format 2
+# folders are read as they are (their shards have no sidecar).
+STATE_FORMAT = 3
+READABLE_FORMATS = (1, 2, STATE_FORMAT)
 OUTPUTS = ("articles.jsonl", "dropped.jsonl", "articles.parquet", "dropped.parquet", "report.json", "report.html")
 LOCK_NAME = ".newsclean.lock"
 # The run record is written into its generation before the switch, so it is
 # committed with the outputs it describes; runs/<run_id>.json is its copy,
 # put back at the next start if the run died between the switch and the copy.
 RUN_RECORD = "run.json"
+# runs/<run_id>.changes.jsonl: the ids a run added or replaced (the record
+# keeps their counts; see pipelines.corpus).
+CHANGES_SUFFIX = ".changes.jsonl"
 # Temporary files of atomic_open carry this in their name, so that the ones
 # a killed run left can be told from anything else at the next start.
 TMP_MARK = ".newsclean-tmp-"
@@ -250,6 +266,30 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     with atomic_open(path, "wb") as fh:
         np.save(fh, array)
+
+
+# The columns of a shard's dedup sidecar (see Segment), one row per candidate.
+SIDECAR_FIELDS = ("id", "pos_path", "pos_n", "words", "shingles", "exact", "published", "entities", "n_entities")
+
+
+def save_sidecar(path: str | Path, columns: dict[str, list]) -> None:
+    """Write a dedup sidecar (:data:`SIDECAR_FIELDS`; ``entities``: one
+    uint32 sketch per row, as bytes) as an Arrow IPC file."""
+    import pyarrow as pa
+
+    s, i = pa.string(), pa.int64()
+    schema = pa.schema([("id", s), ("pos_path", s), ("pos_n", i), ("words", i), ("shingles", i), ("exact", s),
+                        ("published", s), ("entities", pa.list_(pa.uint32())), ("n_entities", i)])
+    sketches = columns["entities"]
+    flat = np.frombuffer(b"".join(sketches), dtype=np.uint32)
+    offsets = np.zeros(len(sketches) + 1, dtype=np.int32)
+    np.cumsum([len(b) // 4 for b in sketches], out=offsets[1:])
+    arrays = [pa.array(columns[name], type=schema.field(name).type) if name != "entities"
+              else pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=pa.uint32()))
+              for name in SIDECAR_FIELDS]
+    with atomic_open(path, "wb") as fh:
+        with pa.ipc.new_file(fh, schema) as writer:
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
 
 # --------------------------------------------------------------------------
@@ -453,6 +493,12 @@ def clear_stale(output: str | Path, keep_segments: Iterable[str]) -> list[str]:
         else:
             p.unlink(missing_ok=True)
 
+    # A run's changes file lands in runs/ before its outputs switch; one
+    # whose run left no record describes outputs that never became current.
+    for p in (out / "runs").glob(f"*{CHANGES_SUFFIX}"):
+        if not (out / "runs" / f"{p.name[:-len(CHANGES_SUFFIX)]}.json").exists():
+            rm(p)
+
     state = out / "state"
     for p in state.glob(".staging-*"):
         rm(p)
@@ -507,7 +553,8 @@ class Segment:
 
     Per shard ``NNNNN``: ``NNNNN.candidates.jsonl`` (cleaned articles that
     passed the gates, input order), ``NNNNN.signatures.npy`` (their MinHash
-    signatures, uint32 [n, num_perm]), ``NNNNN.filtered.jsonl`` (articles
+    signatures, uint32 [n, num_perm]), ``NNNNN.dedup.arrow`` (what dedup
+    needs of them, see :data:`SIDECAR_FIELDS`), ``NNNNN.filtered.jsonl`` (articles
     dropped before dedup), ``NNNNN.index.tsv`` (id, content hash, kind for
     every document of the shard). ``rejected.jsonl`` / ``rejected.index.tsv``
     hold the documents quarantined while reading.
@@ -527,6 +574,34 @@ class Segment:
 
     def filtered(self, shard: str) -> Path:
         return self.path / f"{shard}.filtered.jsonl"
+
+    def sidecar(self, shard: str) -> Path:
+        return self.path / f"{shard}.dedup.arrow"
+
+    def load_sidecar(self, shard: str) -> dict[str, Any] | None:
+        """The shard's dedup sidecar as columns (lists; ``entities`` a uint32
+        array [rows, k]), or None for a shard written before sidecars."""
+        path = self.sidecar(shard)
+        if not path.exists():
+            return None
+        import pyarrow as pa
+
+        try:
+            with pa.memory_map(str(path)) as source:
+                table = pa.ipc.open_file(source).read_all()
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise StateError(f"{path}: not a dedup sidecar ({exc})") from None
+        if table.schema.names != list(SIDECAR_FIELDS):
+            raise StateError(f"{path}: columns {table.schema.names}, not those of a dedup sidecar {list(SIDECAR_FIELDS)}")
+        cols = {name: table.column(name).to_pylist() for name in SIDECAR_FIELDS if name != "entities"}
+        ents = table.column("entities").combine_chunks()
+        flat = ents.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+        cols["entities"] = flat.reshape(len(ents), -1) if len(ents) else np.empty((0, 0), np.uint32)
+        return cols
+
+    def rejected_index(self) -> Iterator[tuple[str, str, str]]:
+        path = self.path / "rejected.index.tsv"
+        return _parse_index(path, self.escaped) if path.exists() else iter(())
 
     def repaired(self, shard: str) -> Path:
         return self.path / f"{shard}.repaired.jsonl"
@@ -577,7 +652,7 @@ class State:
     @classmethod
     def open(cls, output: str | Path, verify: bool = True) -> "State":
         """Open (and by default verify) the state of an output folder; a
-        folder of format 1 is upgraded to format 2 in place."""
+        folder of format 1 is upgraded in place."""
         root = Path(output) / "state"
         manifest_path = root / "manifest.json"
         manifest: dict = {}
@@ -591,7 +666,7 @@ class State:
         elif (root / "segments").is_dir() and any((root / "segments").iterdir()):
             raise StateError(f"{manifest_path} is missing but {root / 'segments'} holds segments; {rebuild_hint(output)}")
         fmt = manifest.get("format")
-        if manifest and fmt not in (1, STATE_FORMAT):
+        if manifest and fmt not in READABLE_FORMATS:
             raise StateError(f"{root}: state format {fmt} is not {STATE_FORMAT}; use a new output folder")
         state = cls(root, manifest)
         if manifest and fmt == 1:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from pipelines.store import LOCK_NAME, OutputLock, OutputLocked, StateError
+from pipelines.store import LOCK_NAME, STATE_FORMAT, OutputLock, OutputLocked, StateError
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -166,7 +166,7 @@ def test_a_legacy_folder_with_plain_output_files_is_upgraded(done, run_flow):
     result = run_flow(ROOT / "raw", done)
     assert json.loads(Path(result["record"]).read_text())["counts"]["unchanged"] > 0
     assert (done / "articles.jsonl").is_symlink() and (done / "articles.jsonl").read_bytes() == before
-    assert json.loads((done / "state" / "manifest.json").read_text())["format"] == 2
+    assert json.loads((done / "state" / "manifest.json").read_text())["format"] == STATE_FORMAT
 
 
 # --------------------------------------------------------------------------

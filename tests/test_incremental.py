@@ -40,6 +40,20 @@ def _record(result: dict) -> dict:
     return json.loads(Path(result["record"]).read_text(encoding="utf-8"))
 
 
+def _changes(result: dict) -> dict:
+    """What a run added and replaced, from its changes file (the record
+    keeps the counts): ``kept`` ids, ``duplicates`` {id, canonical},
+    ``replaced`` {old, new}."""
+    record = _record(result)
+    rows = _jsonl(Path(record["output"]) / record["changes"])
+    changes = {"kept": [r["id"] for r in rows if r["change"] == "added_kept"],
+               "duplicates": [{"id": r["id"], "canonical": r["canonical"]} for r in rows if r["change"] == "added_duplicate"],
+               "replaced": [{"old": r["id"], "new": r["canonical"]} for r in rows if r["change"] == "replaced_canonical"]}
+    assert record["added"] == {"kept": len(changes["kept"]), "duplicates": len(changes["duplicates"])}
+    assert record["replaced_canonicals"] == len(changes["replaced"])
+    return changes
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     base = tmp_path_factory.mktemp("corpus")
@@ -83,27 +97,27 @@ def test_two_halves_give_the_clusters_of_one_run(runs):
 
 
 def test_a_later_duplicate_is_reported_against_the_article_already_kept(runs):
-    first, second = _record(runs["first"]), _record(runs["second"])
-    kept_first = set(first["added"]["kept"])
-    later = [d for d in second["added"]["duplicates"] if d["canonical"] in kept_first]
+    first, second = _changes(runs["first"]), _changes(runs["second"])
+    kept_first = set(first["kept"])
+    later = [d for d in second["duplicates"] if d["canonical"] in kept_first]
     assert later, "some copies in the second half duplicate stories kept from the first"
     dropped = {d["id"]: d for d in _jsonl(runs["inc"] / "dropped.jsonl")}
     for d in later:
         assert dropped[d["id"]]["reason"] == "duplicate"
         assert dropped[d["id"]]["canonical"] == d["canonical"]
     # Articles of the first run are not listed again as additions of the second.
-    assert not set(second["added"]["kept"]) & kept_first
+    assert not set(second["kept"]) & kept_first
 
 
 def test_rerun_over_seen_input_changes_nothing(runs, run_flow, corpus):
     out = runs["whole"]
     before = {name: (out / name).read_bytes() for name in ("articles.jsonl", "dropped.jsonl")}
     segments = sorted(p.name for p in (out / "state" / "segments").iterdir())
-    again = _record(run_flow(corpus / "all", out))
+    result = run_flow(corpus / "all", out)
+    again = _record(result)
     assert again["counts"]["new"] == 0 and again["counts"]["updated"] == 0
     assert again["counts"]["unchanged"] == again["counts"]["documents"] > 0
-    assert again["segment"] is None and again["added"] == {"kept": [], "duplicates": []}
-    assert again["replaced_canonicals"] == []
+    assert again["segment"] is None and _changes(result) == {"kept": [], "duplicates": [], "replaced": []}
     assert sorted(p.name for p in (out / "state" / "segments").iterdir()) == segments
     for name, data in before.items():
         assert (out / name).read_bytes() == data, f"{name} changed on a rerun"
@@ -122,11 +136,11 @@ def test_a_more_complete_later_copy_replaces_the_canonical(runs, run_flow, tmp_p
     (tmp_path / "day2" / "feed.jsonl").write_text(json.dumps({"id": "later-full", "text": text}) + "\n", encoding="utf-8")
     out = tmp_path / "out"
 
-    day1 = _record(run_flow(tmp_path / "day1", out))
-    assert day1["added"]["kept"] == ["early-short"]
-    day2 = _record(run_flow(tmp_path / "day2", out))
-    assert day2["replaced_canonicals"] == [{"old": "early-short", "new": "later-full"}]
-    assert day2["added"]["kept"] == ["later-full"]
+    day1 = _changes(run_flow(tmp_path / "day1", out))
+    assert day1["kept"] == ["early-short"]
+    day2 = _changes(run_flow(tmp_path / "day2", out))
+    assert day2["replaced"] == [{"old": "early-short", "new": "later-full"}]
+    assert day2["kept"] == ["later-full"]
     (kept,) = _jsonl(out / "articles.jsonl")
     assert kept["id"] == "later-full"
     assert [d["id"] for d in kept["duplicates"]] == ["early-short"]

@@ -455,7 +455,8 @@ def _run_row(r: dict) -> RunRow:
         run_id=r.get("run_id"), started=r.get("started"), finished=r.get("finished"),
         config_hash=r.get("config_hash"), deployment=(r.get("prefect") or {}).get("deployment"),
         counts=r.get("counts") or {}, timings=r.get("timings") or {},
-        added={k: len(v) for k, v in (r.get("added") or {}).items()},
+        # Counts since the record keeps no id lists; lists in older records.
+        added={k: v if isinstance(v, int) else len(v) for k, v in (r.get("added") or {}).items()},
         sources={s: {"words_before": wb[s], "words_removed": wr.get(s, 0), "boilerplate_share": share(wr.get(s, 0), wb[s])}
                  for s in sorted(wb)},
     )
