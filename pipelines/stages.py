@@ -9,6 +9,7 @@ corpus.
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from collections import Counter
@@ -256,6 +257,7 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
     t["signature"] += t1 - t0
     next_print = iter(prints).__next__
     tables = []
+    edited: list[tuple[int, str, Article, str]] = []
     for row, ((art, chash, _, pos), before, reason) in enumerate(zip(docs, befores, reasons)):
         stats.articles += 1
         _account(stats, art, before)
@@ -277,11 +279,15 @@ def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, f
             sidecar[name].append(value)
         index_lines.append(index_line(art.id, chash, "candidate"))
         stats.candidates += 1
-        if art.edits and len(stats.examples) < examples * 4:
+        if art.edits:
             removed = sum(len(e.text.split()) for e in art.edits if e.reason not in CHANGE_REASONS)
-            stats.examples.append({"id": art.id, "source": art.source, "before": before, "after": art.text,
-                                   "edits": [e.to_dict() for e in art.edits], "removed_words": removed})
-    stats.examples = sorted(stats.examples, key=lambda e: (-e["removed_words"], e["id"]))[:examples]
+            edited.append((-removed, art.id, art, before))
+    # The shard's own best examples by the merge's order (most words
+    # removed, then id): merged, they are the run's best, however the
+    # articles were cut into shards or runs.
+    stats.examples = [{"id": art.id, "source": art.source, "before": before, "after": art.text,
+                       "edits": [e.to_dict() for e in art.edits], "removed_words": -neg}
+                      for neg, _, art, before in heapq.nsmallest(examples, edited, key=lambda e: (e[0], e[1]))]
     t["write"] += clock() - t1  # records serialised above
     t0 = clock()
     _write_lines(f"{out_prefix}.candidates.jsonl", cand_lines)
