@@ -138,13 +138,13 @@ class Reclean:
     learned status of a line they hold (see :func:`plan_reclean`)."""
 
     shards: list[str] = field(default_factory=list)  # input files of pass 2, in staging
-    ids: set[str] = field(default_factory=set)
+    articles: int = 0  # how many (their ids stay in the shards: the driver holds no per-article list)
     because: Counter = field(default_factory=Counter)  # line_learned / line_unlearned -> articles
     lines: Counter = field(default_factory=Counter)  # learned / unlearned -> (source, line) pairs
     sources: Counter = field(default_factory=Counter)  # source -> articles
 
     def record(self) -> dict[str, Any]:
-        return {"articles": len(self.ids), "because": dict(sorted(self.because.items())),
+        return {"articles": self.articles, "because": dict(sorted(self.because.items())),
                 "lines": dict(sorted(self.lines.items())), "sources": dict(sorted(self.sources.items()))}
 
 
@@ -176,7 +176,7 @@ def plan_reclean(segments: list[Segment], tables: list[tuple[int, str, np.ndarra
                 if k in picked:
                     art = json.loads(line)
                     rows.append((position(art.get("pos"), art["article"]["id"]), line))
-                    plan.ids.add(art["article"]["id"])
+                    plan.articles += 1
                     plan.because.update(picked[k])
                     plan.sources[art["article"].get("source") or "(none)"] += 1
     rows.sort()
@@ -204,7 +204,7 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: li
     if plan.lines or learned:
         log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
                  sum(len(v) for v in learned.values()), len(learned), plan.lines["learned"], plan.lines["unlearned"],
-                 len(plan.ids))
+                 plan.articles)
     return learned, plan, repair
 
 
