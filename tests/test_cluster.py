@@ -31,6 +31,12 @@ from conftest import ROOT
 
 distributed = pytest.importorskip("distributed", reason="the cluster tests need the dask extra: pip install -e '.[dask]'")
 
+# Functions of this module that tests send to workers (client.run) travel
+# by value: the workers cannot import the tests.
+import cloudpickle  # noqa: E402
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
 DASK = Path(sys.executable).with_name("dask")
 OUTPUTS = ("articles.jsonl", "dropped.jsonl")
 
@@ -133,6 +139,11 @@ def _same(a: Path, b: Path) -> None:
 
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _executed(dask_worker) -> int:
+    """Tasks this worker has run (client.run passes the worker in)."""
+    return dask_worker.state.executed_count
 
 
 def _cli(args: list[str], cwd: Path, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -271,11 +282,19 @@ def test_the_sample_on_a_cluster_with_a_relative_output_is_the_process_pools(clu
     here = tmp_path / "driver"
     here.mkdir()
     cfg = _config(tmp_path / "dask.toml", "dask", 10, address=cluster.address)
-    p = _cli(["--input", os.path.relpath(ROOT / "raw", here), "--output", "out", "--config", str(cfg)], here, _env(tmp_path))
+    with cluster.client() as client:
+        before = client.run(_executed)
+        p = _cli(["--input", os.path.relpath(ROOT / "raw", here), "--output", "out", "--config", str(cfg)], here, _env(tmp_path))
+        after = client.run(_executed)
+        cwd = client.run(os.getcwd)
     assert p.returncode == 0, p.stderr[-3000:]
     _same(here / "out", ref)
     record = json.loads(sorted((here / "out" / "runs").glob("*.json"))[-1].read_text())
     assert record["counts"]["documents"] > 40 and record["counts"]["duplicates"] > 0
+    # The shards ran on the cluster, also on the worker in the other folder.
+    elsewhere = [w for w, d in cwd.items() if Path(d) == cluster.base / "elsewhere"]
+    assert len(elsewhere) == 1 and after[elsewhere[0]] > before[elsewhere[0]]
+    assert sum(after.values()) - sum(before.values()) >= 2 * (record["counts"]["documents"] // 10)
     # Nothing landed in the other worker's working directory.
     assert not [p for p in (cluster.base / "elsewhere").rglob("*") if "dask-scratch" not in str(p)]
 
