@@ -21,6 +21,7 @@ times and the cleaning stages' CPU seconds from the run record
 
     .venv/bin/python benchmarks/cluster.py                         # 20,000 and 200,000
     .venv/bin/python benchmarks/cluster.py --sizes 20000 200000 1000000
+    .venv/bin/python benchmarks/cluster.py --sizes 200000 --results cluster-200k.json
 
 Prints one line per size and writes ``benchmarks/results/cluster.json``.
 """
@@ -94,6 +95,7 @@ def main() -> None:
     ap.add_argument("--shard-size", type=int, default=2000, help="[run] shard_size of both runs")
     ap.add_argument("--workers", type=int, default=2, help="[run] workers of both runs (the LocalCluster's size)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--results", default="cluster.json", help="file name under benchmarks/results/")
     args = ap.parse_args()
     if not BBC.exists():
         sys.exit(f"{BBC} is missing: the benchmark reads ../shared in place")
@@ -135,8 +137,8 @@ def main() -> None:
         result["dask_driver_peak_growth"] = round(last / first, 3)
         print(f"dask driver peak, largest size against smallest: {last / first:.2f}x (target: within 1.10x)")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cluster.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS / 'cluster.json'}")
+    (RESULTS / args.results).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS / args.results}")
 
 
 if __name__ == "__main__":
