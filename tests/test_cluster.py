@@ -274,6 +274,7 @@ def reference(run_flow, adversarial, tmp_path_factory):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_sample_on_a_cluster_with_a_relative_output_is_the_process_pools(cluster, run_flow, tmp_path):
     """The command as a user types it, from a folder of its own, relative
     input and output, on the running scheduler (one worker elsewhere)."""
