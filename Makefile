@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup clean
+.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup bench-cluster clean
 
 install: $(STAMP)
 
@@ -87,6 +87,14 @@ bench-incremental: install
 # a rerun with nothing new) beside main's, paired (a few minutes).
 bench-startup: install
 	$(BIN)/python benchmarks/startup.py
+
+# The Dask executor (a LocalCluster of two workers) beside the process pool
+# at 20,000 and 200,000 articles: wall time, the driver's peak RSS, per-stage
+# times, byte-identical outputs (needs ../shared; ~1 h on 2 cores; add
+# ARGS="--sizes 20000 200000 1000000" for the synthetic 1M size).
+bench-cluster: install
+	$(BIN)/pip install --quiet -e '.[dev,bench,dask]'
+	$(BIN)/python benchmarks/cluster.py $(ARGS)
 
 clean:
 	rm -rf clean/*.jsonl clean/*.parquet clean/report.* clean/state clean/runs clean/generations clean/current clean/.newsclean.lock
