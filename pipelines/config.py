@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
@@ -62,6 +63,15 @@ def _unique(values: tuple) -> tuple:
     return values
 
 
+def _dask_address(address: str) -> str:
+    # Checked here, not by distributed: a client it cannot build fails later
+    # with a traceback of its own.
+    if address and not re.fullmatch(r"((tcp|tls|ws|wss|ucx)://)?([^\s/:\[\]]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?/?", address):
+        raise ValueError("not a Dask scheduler address: write \"tcp://host:port\" (or tls://, ws://, wss://, ucx://), "
+                         "or leave it empty for a local cluster")
+    return address
+
+
 def _time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -77,7 +87,7 @@ class RunSettings:
     executor: Literal["processes", "prefect", "dask"] = "processes"
     workers: NonNegative = 0
     task_runner: Literal["thread", "process", "dask"] = "thread"
-    dask_address: Str = ""
+    dask_address: Annotated[str, Strict(), AfterValidator(_dask_address)] = ""
 
 
 @dataclass(frozen=True)

@@ -315,7 +315,7 @@ class DaskExecutor(Executor):
                 self.cluster = LocalCluster(n_workers=workers(self.cfg), threads_per_worker=1, processes=True,
                                             dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster, set_as_default=False)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: an address distributed cannot parse
             raise ClusterError(f"[run] dask_address = {address!r}: no Dask scheduler answered ({exc}); start one "
                                "(dask scheduler; dask worker ADDRESS), or leave dask_address empty for a local cluster") from exc
         self.client.register_plugin(_warm_up_plugin(self.cfg), name=f"newsclean-warm-up-{self.cfg.digest()}")

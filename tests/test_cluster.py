@@ -301,9 +301,6 @@ def test_the_sample_on_a_cluster_with_a_relative_output_is_the_process_pools(clu
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="pipelines/config.py keeps a relative --config path as given (load_config: "
-                   "path=str(path)) and Config.model_path() resolves it in each worker's own working directory: "
-                   "a model beside the configuration is not found there")
 def test_a_relative_config_with_its_own_model_on_the_cluster_is_the_process_pools(cluster, adversarial, reference, tmp_path):
     """``newsclean run --config cluster.toml`` from the configuration's
     folder, its classifier model a file beside it (a copy of the shipped
@@ -399,8 +396,6 @@ def test_no_scheduler_at_the_address_is_one_line(tmp_path):
     assert not (tmp_path / "out" / "articles.jsonl").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="pipelines/executors.py DaskExecutor.start catches OSError only: distributed "
-                   "raises ValueError for an address it cannot parse, which ends the command with a traceback and exit 1")
 def test_a_malformed_dask_address_is_one_line(tmp_path):
     cfg = _config(tmp_path / "dask.toml", "dask", 10, address="http://127.0.0.1:8786")
     p = _cli(["--input", str(ROOT / "raw"), "--output", "out", "--config", str(cfg)], tmp_path, _env(tmp_path), timeout=120)
