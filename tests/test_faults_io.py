@@ -128,7 +128,8 @@ def test_a_bad_model_file_is_refused_by_name_before_any_input_is_read(run_flow, 
     with pytest.raises(ConfigError) as err:
         run_flow(ROOT / "raw", tmp_path / "out", cfg)
     msg = str(err.value)
-    where = (tmp_path / model) if content is not None else (ROOT / "configs" / model)
+    # A missing file is named where the user would put it: beside their configuration.
+    where = tmp_path / model
     assert msg.startswith(f"{where}: [boilerplate] model: {problem}") and "make train-boilerplate" in msg
     assert not (tmp_path / "out" / "state" / "segments").exists() or not any((tmp_path / "out" / "state" / "segments").iterdir())
 
