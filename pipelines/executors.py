@@ -104,6 +104,10 @@ class Executor:
         writes under ``folder``."""
         return None
 
+    def check_readable(self, path: Path) -> None:
+        """Refuse (one line) if a worker cannot read the input file ``path``."""
+        return None
+
     def release(self) -> None:
         """The shard steps are done: free what only they need."""
         return None
@@ -260,7 +264,8 @@ class PrefectExecutor(Executor):
 def _probe(path: str) -> str | None:
     """Run on each worker: None when it sees ``path``, else what it sees."""
     try:
-        Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            fh.read(1)
         return None
     except OSError as exc:
         return f"{type(exc).__name__}: {exc.strerror or exc}"
@@ -326,16 +331,24 @@ class DaskExecutor(Executor):
         probe = folder / f".probe-{self.token}"
         probe.write_text("newsclean\n", encoding="utf-8")
         try:
-            answers = self.client.run(_probe, str(probe))
+            self._check(probe, folder, "the output folder")
         finally:
             probe.unlink(missing_ok=True)
+
+    def check_readable(self, path: Path) -> None:
+        """Every worker must read the input file ``path`` (the workers read
+        the input: one it cannot open would be quarantined as unreadable)."""
+        self._check(path, path, "the input")
+
+    def _check(self, path: Path, shown: Path, what: str) -> None:
+        answers = self.client.run(_probe, str(path))
         if not answers:
             raise ClusterError(f"the Dask scheduler at {self.cfg.run.dask_address or 'the local cluster'} has no workers")
         blind = sorted((w, a) for w, a in answers.items() if a is not None)
         if blind:
             w, a = blind[0]
-            raise ClusterError(f"Dask worker {w} cannot read {folder} ({a}; {len(blind)} of {len(answers)} workers): "
-                               "a cluster run needs the output folder on storage every worker shares")
+            raise ClusterError(f"Dask worker {w} cannot read {shown} ({a}; {len(blind)} of {len(answers)} workers): "
+                               f"a cluster run needs {what} on storage every worker shares")
 
     def submit(self, fn: Callable, *args):
         self.start()

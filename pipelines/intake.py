@@ -139,7 +139,7 @@ def resolve_ids(prefixes: Sequence[str], segments: Sequence[Segment], staging: s
         for doc_id, chash, kind in seg.read_index():
             seen[doc_id] = (chash, kind)
     res = Resolution()
-    first_use: dict[str, str] = {}  # id -> origin, this run
+    first_use: dict[str, str] = {}  # id -> content hash of its first valid record, this run
     rejected: list[tuple[int, int, Rejected]] = []  # (part, line, record)
     for p, prefix in enumerate(prefixes):
         keep: list[bool] = []
@@ -149,19 +149,23 @@ def resolve_ids(prefixes: Sequence[str], segments: Sequence[Segment], staging: s
             if kind == "r":
                 rejected.append((p, k, None))
                 continue
+            # The holder of the id: its first valid record in this run, else
+            # the version earlier runs hold. Whether the two came in one run
+            # or in two, the later record is judged alike (and worded alike),
+            # so that nightly runs write what one run over everything writes.
             if doc_id in first_use:
-                rejected.append((p, k, Rejected(origin, f"duplicate id {doc_id!r}, first used at {first_use[doc_id]}", path, line)))
-                continue
-            first_use[doc_id] = origin
-            previous = seen.get(doc_id)
+                previous, earlier_run = (first_use[doc_id], "candidate"), False
+            else:
+                first_use[doc_id] = chash
+                previous, earlier_run = seen.get(doc_id), True
             if previous is not None and previous[0] == chash:
                 res.counts["unchanged"] += 1
                 continue
             if previous is not None and previous[1] != "rejected":
-                where = f"{path}:{line}" if line is not None else path
-                rejected.append((p, k, Rejected(where, f"duplicate id {doc_id!r}: an earlier run already holds a different "
-                                                       "document under this id (the first record of an id keeps it)", path, line)))
-                res.conflicts.append({"id": doc_id, "quarantined_as": where})
+                rejected.append((p, k, Rejected(origin, f"duplicate id {doc_id!r}: an earlier record holds a different "
+                                                        "document under this id (the first record of an id keeps it)", path, line)))
+                if earlier_run:
+                    res.conflicts.append({"id": doc_id, "quarantined_as": origin})
                 continue
             res.counts["updated" if previous else "new"] += 1
             keep[-1] = True

@@ -91,6 +91,8 @@ def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segmen
     for rel in found.skipped:
         log.warning("skipped %s: unsupported file type (newsclean reads .txt, .jsonl(.gz), .html/.htm(.gz), .warc(.gz))", rel)
     ex = executors.current()
+    if found.files:
+        ex.check_readable(Path(found.files[0]).absolute())
     parts_dir = Path(staging) / "parts"
     parts_dir.mkdir()
     parts = intake.plan_parts(found, cfg.run.shard_size)

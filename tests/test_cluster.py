@@ -372,9 +372,6 @@ def test_three_nightly_runs_on_the_cluster_give_one_runs_corpus(cluster, adversa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="pipelines/tasks.py read_input words a duplicate id met in a later run "
-                   "('an earlier run already holds ...') otherwise than readers.read_documents_at words it within "
-                   "a run ('first used at <path>:<line>'): dropped.jsonl's detail differs (any executor)")
 def test_a_duplicate_id_in_a_later_nightly_run_gives_one_runs_dropped_bytes(cluster, adversarial, reference, run_flow, in_dir):
     base, _ = adversarial
     cfg = _config(in_dir.parent / "dask.toml", "dask", 7, address=cluster.address)
