@@ -82,6 +82,7 @@ class Executor:
             return futures
         results = []
         for i, args in enumerate(argsets, 1):
+            runtime.check_interrupted()
             results.append(futures[i - 1].result() if futures else fn(*args))
             if progress:
                 progress(label, i, total)

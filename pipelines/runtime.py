@@ -325,7 +325,31 @@ def raise_on_signals() -> None:
             os._exit(128 + signum)
 
         threading.Thread(target=deadline, name="newsclean-cleanup-deadline", daemon=True).start()
+        _PENDING["signum"] = signum
         raise Interrupted(signum)
 
+    def unraisable(info) -> None:
+        # A signal that lands in a callback Python cannot raise from (a
+        # weakref callback of the import machinery, a __del__) is reported
+        # as "Exception ignored" with a traceback, and the run goes on:
+        # say nothing here; check_interrupted() raises it again at the next
+        # step.
+        if isinstance(info.exc_value, Interrupted):
+            return
+        previous(info)
+
+    previous = sys.unraisablehook
+    sys.unraisablehook = unraisable
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+_PENDING: dict[str, int | None] = {"signum": None}
+
+
+def check_interrupted() -> None:
+    """Raise :class:`Interrupted` again if a signal came and its exception
+    was swallowed where it landed (see raise_on_signals); once only."""
+    signum, _PENDING["signum"] = _PENDING["signum"], None
+    if signum is not None:
+        raise Interrupted(signum)

@@ -25,7 +25,7 @@ from prefect.utilities.annotations import quote
 
 from cleaners.boilerplate import SourceLineStats
 
-from . import executors, intake
+from . import executors, intake, runtime
 from .config import Config
 from .readers import scan
 from .stages import ShardStats, clean_shard, learn_shard, position
@@ -45,6 +45,7 @@ def logger() -> logging.Logger | logging.LoggerAdapter:
 def step(step, *args):
     """Call a flow step: as a Prefect task run inside a flow run; in a local
     run, its function with the arguments ``quote()`` wrapped unwrapped."""
+    runtime.check_interrupted()
     if orchestrated():
         return step(*args)
     return step.fn(*(a.unwrap() if isinstance(a, quote) else a for a in args))

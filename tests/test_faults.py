@@ -352,3 +352,29 @@ def test_kill_sweep_nothing_outlives_the_run_and_the_rerun_heals(sweep, tmp_path
     assert again.returncode == 0, err
     for name in ("articles.jsonl", "dropped.jsonl"):
         assert (out / name).read_bytes() == (d / "ref" / name).read_bytes(), f"{name} after {how.name} at {at:.1f} s"
+
+
+def test_a_signal_swallowed_where_it_landed_is_raised_again_at_the_next_step():
+    """SIGTERM whose exception lands in a callback Python cannot raise from
+    (here a weakref callback, as in the import machinery at start-up) prints
+    no traceback, and the run stops at its next step instead of going on
+    (kill sweep point 0 once ran the whole run after such a signal)."""
+    code = (
+        "import gc, os, signal, weakref\n"
+        "from pipelines import runtime\n"
+        "runtime.raise_on_signals()\n"
+        "class Holder: pass\n"
+        "h = Holder()\n"
+        "r = weakref.ref(h, lambda _ref: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "del h; gc.collect()\n"
+        "print('went on', flush=True)\n"
+        "try:\n"
+        "    runtime.check_interrupted()\n"
+        "except runtime.Interrupted as exc:\n"
+        "    print('stopped at the next step:', exc, flush=True)\n"
+        "    runtime.say_stopped('stopped'); os._exit(0)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["went on", "stopped at the next step: SIGTERM"]
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
