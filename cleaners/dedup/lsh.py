@@ -7,6 +7,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from .shingles import sorted_unique
+
+
 @lru_cache(maxsize=32)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives + false negatives at
@@ -76,12 +79,7 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray
         raise ValueError("more than 2**32 articles in one clustering")
     codes = np.concatenate([_pair_codes(band_candidates(signatures, b, rows)) for b in range(bands)]
                            or [np.empty(0, dtype=np.uint64)])
-    codes.sort()  # sort + neighbour test: np.unique hashes, several times slower here
-    if len(codes):
-        keep = np.empty(len(codes), dtype=bool)
-        keep[0] = True
-        np.not_equal(codes[1:], codes[:-1], out=keep[1:])
-        codes = codes[keep]
+    codes = sorted_unique(codes)
     out = np.empty((len(codes), 2), dtype=np.int64)
     out[:, 0] = codes >> np.uint64(32)
     out[:, 1] = codes & np.uint64(0xFFFFFFFF)

@@ -318,16 +318,23 @@ def _batch_fingerprints(texts: list[str], k: int) -> list[Fingerprint]:
             for sh, a, e, sk, c in zip(shingles, tok_start.tolist(), tok_end, sketches, n_ent.tolist())]
 
 
+def sorted_unique(codes: np.ndarray) -> np.ndarray:
+    """The distinct values of ``codes`` (sorted in place), sorted. Sort and
+    neighbour test: np.unique hashes, several times slower on these uint64
+    codes of packed pairs."""
+    codes.sort()
+    if len(codes):
+        keep = np.empty(len(codes), dtype=bool)
+        keep[0] = True
+        np.not_equal(codes[1:], codes[:-1], out=keep[1:])
+        codes = codes[keep]
+    return codes
+
+
 def _distinct(doc: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (document, value) pairs of ``n`` documents, sorted:
     their documents, their values (uint32) and the count per document."""
-    key = (doc.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64)
-    key.sort()  # sort + neighbour test: np.unique hashes, several times slower here
-    if len(key):
-        keep = np.empty(len(key), dtype=bool)
-        keep[0] = True
-        np.not_equal(key[1:], key[:-1], out=keep[1:])
-        key = key[keep]
+    key = sorted_unique((doc.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
     docs = (key >> np.uint64(32)).astype(np.int64)
     return docs, (key & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(docs, minlength=n)
 
