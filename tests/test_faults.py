@@ -177,19 +177,24 @@ def test_a_legacy_folder_with_plain_output_files_is_upgraded(done, run_flow):
 N_MANY = 4000
 
 
+def _shuffled_articles(path: Path, n: int, seed: int) -> None:
+    """``n`` distinct articles of 12 sentences drawn from the sample's stories."""
+    import random
+
+    stories = [p.read_bytes().decode("utf-8", "ignore") for p in sorted((ROOT / "raw").rglob("*.txt"))]
+    sents = [s for t in stories for s in t.replace("\n", " ").split(". ") if len(s.split()) > 5]
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"doc-{i}", "text": ". ".join(rng.sample(sents, 12)) + "."}) + "\n")
+
+
 @pytest.fixture(scope="module")
 def many(tmp_path_factory):
     """4,000 distinct articles made of the sample's sentences, and a config
     of small shards, so that a run is still cleaning when the signal comes."""
-    import random
-
     d = tmp_path_factory.mktemp("many")
-    stories = [p.read_bytes().decode("utf-8", "ignore") for p in sorted((ROOT / "raw").rglob("*.txt"))]
-    sents = [s for t in stories for s in t.replace("\n", " ").split(". ") if len(s.split()) > 5]
-    rng = random.Random(7)
-    with open(d / "in.jsonl", "w", encoding="utf-8") as fh:
-        for i in range(N_MANY):
-            fh.write(json.dumps({"id": f"doc-{i}", "text": ". ".join(rng.sample(sents, 12)) + "."}) + "\n")
+    _shuffled_articles(d / "in.jsonl", N_MANY, seed=7)
     (d / "run.toml").write_text(f'[run]\nshard_size = 300\n[boilerplate]\nrules = "{ROOT / "configs" / "rules.toml"}"\n')
     return d
 
@@ -292,15 +297,8 @@ N_SWEEP = 300
 def sweep(tmp_path_factory):
     """300 articles in shards of 100 (so the run starts its workers), and
     the outputs and wall time of an uninterrupted run over them."""
-    import random
-
     d = tmp_path_factory.mktemp("sweep")
-    stories = [p.read_bytes().decode("utf-8", "ignore") for p in sorted((ROOT / "raw").rglob("*.txt"))]
-    sents = [s for t in stories for s in t.replace("\n", " ").split(". ") if len(s.split()) > 5]
-    rng = random.Random(11)
-    with open(d / "in.jsonl", "w", encoding="utf-8") as fh:
-        for i in range(N_SWEEP):
-            fh.write(json.dumps({"id": f"doc-{i}", "text": ". ".join(rng.sample(sents, 12)) + "."}) + "\n")
+    _shuffled_articles(d / "in.jsonl", N_SWEEP, seed=11)
     (d / "run.toml").write_text("[run]\nshard_size = 100\n")
     t = time.monotonic()
     ref = _cli("run", "--input", str(d / "in.jsonl"), "--output", str(d / "ref"), "--config", str(d / "run.toml"),
