@@ -52,19 +52,11 @@ def workers(cfg: Config) -> int:
 
 
 class Executor:
-    """Runs stage functions. ``submit`` may start one in the background
-    (returns a future, or None when this executor has nothing running yet:
-    the caller then includes it in a later ``map``); ``call`` runs one
+    """Runs stage functions: ``map`` one per argument tuple, ``call`` one
     corpus-wide step where the executor puts such steps; ``share`` hands a
     large read-only argument to every worker once."""
 
-    # Results can stay where they were computed (see map's gather).
-    keeps_results = False
-
     def start(self, input_path: str | None = None) -> None:
-        return None
-
-    def submit(self, fn: Callable, *args) -> Any | None:
         return None
 
     def map(self, fn: Callable, argsets: Sequence[tuple], label: str, progress: Progress | None = None,
@@ -77,8 +69,7 @@ class Executor:
         if progress:
             progress(label, 0, total)
         futures = self._submit_all(fn, argsets)
-        if futures and not gather and self.keeps_results:
-            self._wait(futures, label, progress)
+        if futures and not gather and self._left_where_computed(futures, label, progress):
             return futures
         results = []
         for i, args in enumerate(argsets, 1):
@@ -91,8 +82,10 @@ class Executor:
     def _submit_all(self, fn: Callable, argsets: Sequence[tuple]) -> list | None:
         return None
 
-    def _wait(self, futures: list, label: str, progress: Progress | None) -> None:
-        return None
+    def _left_where_computed(self, futures: list, label: str, progress: Progress | None) -> bool:
+        """Whether these results can stay where they were computed (then
+        waited for here, not fetched)."""
+        return False
 
     def call(self, fn: Callable, *args):
         return fn(*args)
@@ -178,11 +171,6 @@ class ProcessExecutor(Executor):
         self.pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init, initargs=(cfg,))
         for _ in range(n):  # the pool spawns its processes on first use
             self.pool.submit(_noop)
-
-    def submit(self, fn: Callable, *args):
-        # Only on a pool the run already started: a one-shard run is
-        # cleaned in the main process, and starting workers for it costs more.
-        return self.pool.submit(fn, *args) if self.pool is not None else None
 
     def _submit_all(self, fn, argsets):
         if len(argsets) > 1 and workers(self.cfg) > 1 and not self.released:
@@ -295,8 +283,6 @@ class DaskExecutor(Executor):
     function receives is absolute (the flow resolves them first), and the
     workers are checked to see the run's storage before any work is sent."""
 
-    keeps_results = True
-
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.client = None
@@ -351,24 +337,25 @@ class DaskExecutor(Executor):
             raise ClusterError(f"Dask worker {w} cannot read {shown} ({a}; {len(blind)} of {len(answers)} workers): "
                                f"a cluster run needs {what} on storage every worker shares")
 
-    def submit(self, fn: Callable, *args):
+    def _submit(self, fn: Callable, *args):
+        # pure=False and a key of its own: every call is new work (dask would
+        # otherwise hash the arguments to find an equal earlier one).
         self.start()
         return self.client.submit(fn, *args, pure=False, key=f"{fn.__name__}-{uuid.uuid4().hex}")
 
     def _submit_all(self, fn, argsets):
-        self.start()
-        return [self.client.submit(fn, *args, pure=False, key=f"{fn.__name__}-{i}-{uuid.uuid4().hex}")
-                for i, args in enumerate(argsets)]
+        return [self._submit(fn, *args) for args in argsets]
 
-    def _wait(self, futures, label, progress):
+    def _left_where_computed(self, futures, label, progress):
         from distributed import as_completed
 
-        for i, _ in enumerate(as_completed(futures, loop=self.client.loop), 1):  # results stay on the workers
+        for i, _ in enumerate(as_completed(futures, loop=self.client.loop), 1):
             if progress:
                 progress(label, i, len(futures))
+        return True
 
     def call(self, fn: Callable, *args):
-        return self.submit(fn, *args).result()
+        return self._submit(fn, *args).result()
 
     def share(self, obj: Any) -> Any:
         self.start()

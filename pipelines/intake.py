@@ -41,18 +41,8 @@ BYTES_PER_PART_PER_ARTICLE = 4000
 
 
 @dataclass
-class PartRead:
-    """What a worker found in one part (small: counts, no per-document data)."""
-
-    documents: int = 0
-    articles: int = 0
-    not_articles: Counter = field(default_factory=Counter)
-
-
-@dataclass
 class Resolution:
     counts: Counter = field(default_factory=Counter)  # new, updated, unchanged, rejected
-    kept: list[int] = field(default_factory=list)  # per part: lines kept
     conflicts: list[dict] = field(default_factory=list)  # [{id, quarantined_as}] across runs
     warnings: list[str] = field(default_factory=list)  # the first quarantine lines, for the log
 
@@ -80,20 +70,19 @@ def part_paths(prefix: str) -> tuple[str, str, str]:
     return f"{prefix}.docs.jsonl", f"{prefix}.claims.tsv", f"{prefix}.keep.npy"
 
 
-def read_part(files: Sequence[str], root: str, prefix: str, max_file_bytes: int) -> PartRead:
+def read_part(files: Sequence[str], root: str, prefix: str, max_file_bytes: int) -> Counter:
     """Read whole files in order. Every document is one line of
     ``<prefix>.docs.jsonl`` (an article row as shards hold it, or a
     quarantined record) and one line of ``<prefix>.claims.tsv``: kind
     (``a`` article, ``r`` quarantined), id, content hash, origin, path, line,
-    HTML page (0/1). Ids are not checked here: that needs the whole run."""
+    HTML page (0/1). Ids are not checked here: that needs the whole run.
+    Returns the records that are no articles, by kind (WARC revisits ...)."""
     found = InputScan(files=[Path(p) for p in files], root=Path(root))
     found.readers = {f: reader_for(f) for f in found.files}
-    out = PartRead()
     docs_path, claims_path, _ = part_paths(prefix)
     place = ["", 0]
     with atomic_open(docs_path) as docs, atomic_open(claims_path) as claims:
         for doc, path, line, origin in read_documents_from(found, max_file_bytes, check_ids=False):
-            out.documents += 1
             # The order of the outputs (pipelines.stages.position): the file,
             # then the document's place in it.
             place = [path, place[1] + 1 if place[0] == path else 0]
@@ -101,13 +90,11 @@ def read_part(files: Sequence[str], root: str, prefix: str, max_file_bytes: int)
                 docs.write(dumps({"rejected": {**doc.to_dict(), "line": doc.line}, "pos": place}) + "\n")
                 claims.write(f"r\t{escape_field(doc.id)}\t\t{escape_field(origin)}\t{escape_field(path)}\t{_int(line)}\t0\n")
                 continue
-            out.articles += 1
             chash = content_hash(doc.text if doc.html is None else doc.html + "\x00" + doc.text, doc.title)
             docs.write(dumps({"article": doc.to_dict(), "hash": chash, "pos": place}) + "\n")
             claims.write(f"a\t{escape_field(doc.id)}\t{chash}\t{escape_field(origin)}\t{escape_field(path)}\t{_int(line)}\t"
                          f"{int(doc.html is not None)}\n")
-    out.not_articles = found.not_articles
-    return out
+    return found.not_articles
 
 
 def _int(value: int | None) -> str:
@@ -170,7 +157,6 @@ def resolve_ids(prefixes: Sequence[str], segments: Sequence[Segment], staging: s
             res.counts["updated" if previous else "new"] += 1
             keep[-1] = True
         save_npy(part_paths(prefix)[2], np.array(keep, dtype=bool))
-        res.kept.append(sum(keep))
     records, places = _rejected_records(prefixes, rejected)
     quarantine_ids(records, set(first_use), lambda i: seen.get(i, ("", "rejected"))[1] != "rejected")
     rows: list[dict] = []

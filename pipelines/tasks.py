@@ -29,7 +29,7 @@ from . import executors, intake, runtime
 from .config import Config
 from .readers import scan
 from .stages import ShardStats, clean_shard, learn_shard, position
-from .store import Segment, State
+from .store import Segment
 
 # A run is orchestrated by Prefect (a flow run on an API server, its steps
 # task runs) or local: the same steps called as plain functions, logging to
@@ -99,7 +99,7 @@ def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segmen
     parts = intake.plan_parts(found, cfg.run.shard_size)
     prefixes = [str(parts_dir / f"{p:05d}") for p in range(len(parts))]
     root = str(Path(found.root).absolute())
-    read = _map(intake.read_part, [(files, root, prefix, cfg.input.max_file_bytes) for files, prefix in zip(parts, prefixes)],
+    skipped_records = _map(intake.read_part, [(files, root, prefix, cfg.input.max_file_bytes) for files, prefix in zip(parts, prefixes)],
                 "read", progress)
     res = ex.call(intake.resolve_ids, prefixes, segments, staging)
     cut = _map(intake.cut_part, [(prefix, str(parts_dir / f"raw-{p:05d}"), cfg.run.shard_size, cfg.extract.shard_pages)
@@ -111,9 +111,7 @@ def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segmen
         shards.append(str(Path(staging) / f"raw-{len(shards):05d}.jsonl"))
         os.replace(path, shards[-1])
     shutil.rmtree(parts_dir)
-    not_articles = Counter()
-    for part in read:
-        not_articles.update(part.not_articles)
+    not_articles = sum(skipped_records, Counter())
     for line in res.warnings:
         log.warning("%s", line)
     if res.counts["rejected"] > len(res.warnings):
