@@ -32,7 +32,7 @@ import numpy as np
 
 from .formats import reader_for
 from .readers import InputScan, Rejected, content_hash, quarantine_ids, read_documents_from
-from .store import Segment, atomic_open, dumps, escape_field, index_line, save_npy, unescape_field, write_jsonl
+from .store import Segment, seen_ids, atomic_open, dumps, escape_field, index_line, save_npy, unescape_field, write_jsonl
 
 # Input bytes per part: a part is read by one worker in one go (whole files),
 # so parts of a few shards' worth keep every worker busy without many tiny
@@ -121,10 +121,7 @@ def resolve_ids(prefixes: Sequence[str], segments: Sequence[Segment], staging: s
 
     Writes ``rejected.jsonl`` / ``rejected.index.tsv`` in ``staging`` and
     each part's kept lines (``<prefix>.keep.npy``)."""
-    seen: dict[str, tuple[str, str]] = {}
-    for seg in segments:
-        for doc_id, chash, kind in seg.read_index():
-            seen[doc_id] = (chash, kind)
+    seen = seen_ids(segments)
     res = Resolution()
     first_use: dict[str, str] = {}  # id -> content hash of its first valid record, this run
     rejected: list[tuple[int, int, Rejected]] = []  # (part, line, record)

@@ -642,6 +642,16 @@ class Segment:
         return sig
 
 
+def seen_ids(segments: Iterable[Segment]) -> dict[str, tuple[str, str]]:
+    """id -> (content hash, kind) of every document the runs of ``segments``
+    read (the latest version wins)."""
+    out: dict[str, tuple[str, str]] = {}
+    for seg in segments:
+        for doc_id, chash, kind in seg.read_index():
+            out[doc_id] = (chash, kind)
+    return out
+
+
 @dataclass
 class State:
     """The ``state/`` folder of an output directory."""
@@ -727,15 +737,6 @@ class State:
     def segments(self) -> list[Segment]:
         unescaped = set(self.manifest.get("unescaped", []))
         return [Segment(self.root / "segments" / name, name not in unescaped) for name in self.manifest.get("segments", [])]
-
-    def seen(self) -> dict[str, tuple[str, str]]:
-        """id -> (content hash, kind) of every document earlier runs read (the
-        latest version wins)."""
-        out: dict[str, tuple[str, str]] = {}
-        for seg in self.segments:
-            for doc_id, chash, kind in seg.read_index():
-                out[doc_id] = (chash, kind)
-        return out
 
     def next_segment_name(self) -> str:
         return f"{len(self.manifest.get('segments', [])) + 1:05d}"
