@@ -9,37 +9,57 @@ the report re-read without recomputing.
 from __future__ import annotations
 
 import re
+
+import regex
 from collections.abc import Collection
 
 from .reasons import CHANGE_REASONS
 from .record import Article
 
 
+# Scripts written without spaces between words: a Japanese or Chinese
+# paragraph is one whitespace token. Counting its characters, two to a word
+# (about the mean word length of both languages), puts it on the scale of
+# spaced text, so that the length gate, the body guard and the sentence
+# count do not read a page of CJK prose as one-word lines.
+_UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+
+
 def word_count(text: str) -> int:
-    return len(text.split())
+    """Words of ``text``: whitespace tokens, characters of unspaced scripts
+    counted two to a word."""
+    n = len(text.split())
+    if text.isascii():
+        return n
+    unspaced = len(_UNSPACED.findall(text))
+    return n + (unspaced + 1) // 2 if unspaced else n
 
 
-# A sentence line: enough words to be prose, ending as a sentence ends.
-_SENTENCE_END = re.compile(r"[.!?…:;\"”’'»)\]]\s*$")
+# A sentence line: enough words to be prose, ending as a sentence ends
+# (the ideographic full stop and full-width marks included).
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’'»)\]。！？」』]\s*$")
+# A sentence inside a line: its end mark, then a space, a closing mark or the end.
+_SENTENCE_STOP = re.compile(r"[.!?…。！？](?=[\s\"”’'»)\]」』]|$)")
 SENTENCE_WORDS = 10
 
 
 def is_prose(line: str) -> bool:
     """A line that reads as prose: at least ``SENTENCE_WORDS`` words, ending
     as a sentence ends."""
-    return len(line.split()) >= SENTENCE_WORDS and bool(_SENTENCE_END.search(line))
+    return bool(_SENTENCE_END.search(line)) and word_count(line) >= SENTENCE_WORDS
 
 
-def sentence_lines(text: str) -> int:
-    """Lines of ``text`` that read as prose (:func:`is_prose`)."""
-    return sum(map(is_prose, text.split("\n")))
+def prose_sentences(text: str) -> int:
+    """Sentences in the prose lines of ``text``: a one-paragraph news brief
+    of five sentences counts five, a lone widget sentence one."""
+    return sum(max(1, len(_SENTENCE_STOP.findall(ln))) for ln in text.split("\n") if is_prose(ln))
 
 
 def furniture_share(article: Article) -> float:
     """Share of the article's words that boilerplate removal took, page
     trimming aside (what lay outside a whole page's article block was never
     the article)."""
-    removed = sum(len(e.text.split()) for e in article.edits if e.reason not in CHANGE_REASONS and e.reason != "page")
+    removed = sum(word_count(e.text) for e in article.edits if e.reason not in CHANGE_REASONS and e.reason != "page")
     total = removed + word_count(article.text)
     return removed / total if total else 0.0
 
@@ -47,11 +67,12 @@ def furniture_share(article: Article) -> float:
 def is_no_article(article: Article, max_share: float | None, min_sentences: int) -> bool:
     """A page that was mostly furniture (more than ``max_share`` of its words
     removed) and whose remains are not an article: fewer than
-    ``min_sentences`` lines of prose. A gallery of captions, a page of
-    widgets. One whose remains still read as an article keeps them."""
+    ``min_sentences`` sentences of prose. A page of widgets, a lone
+    teaser. One whose remains still read as an article keeps them, a
+    one-paragraph brief among a portal's menus included."""
     if max_share is None or furniture_share(article) <= max_share:
         return False
-    return sentence_lines(article.text) < min_sentences
+    return prose_sentences(article.text) < min_sentences
 
 
 def too_short_already(article: Article, min_words: int | None = 50) -> bool:

@@ -24,7 +24,7 @@ from cleaners.boilerplate import SourceLineStats
 from cleaners.boilerplate.learned import LINE_ROW, line_table, source_key, trimmed_lines
 from cleaners.chain import Chain
 from cleaners.dedup import Signer, fingerprints
-from cleaners.gates import furniture_share, sentence_lines, word_count
+from cleaners.gates import furniture_share, prose_sentences, word_count
 from cleaners.reasons import CHANGE_REASONS
 from cleaners.record import Article
 
@@ -309,8 +309,8 @@ def _detail(art: Article, reason: str, cfg: Config) -> str:
     if reason == "too_short":
         return f"{word_count(art.text)} words after cleaning < {cfg.quality.min_words}"
     if reason == "no_article":
-        return (f"cleaning removed {furniture_share(art):.0%} of its words and left {sentence_lines(art.text)} "
-                f"line(s) of prose (< {cfg.quality.min_sentences}): page furniture, not an article")
+        return (f"cleaning removed {furniture_share(art):.0%} of its words and left {prose_sentences(art.text)} "
+                f"sentence(s) of prose (< {cfg.quality.min_sentences}): page furniture, not an article")
     if reason == "empty":
         if "extract:no-text" in art.flags and not art.raw_chars:
             return "HTML extraction found no article text in the page"

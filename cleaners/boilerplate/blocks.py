@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..gates import is_prose
+from ..gates import is_prose, word_count
 from ..record import Edit
 
 # What a removal must show to go:
@@ -60,7 +60,7 @@ def prose_runs(lines: list[str], idx: list[int], gap: int = RUN_GAP) -> list[tup
         line = lines[i]
         if not is_prose(line):
             continue
-        w = len(line.split())
+        w = word_count(line)
         if last is not None and pos - last - 1 <= gap:
             runs[-1][1] = pos
             runs[-1][2] += w

@@ -18,6 +18,7 @@ from operator import itemgetter
 
 import regex
 
+from ..gates import word_count
 from .blocks import Blocks
 
 
@@ -29,8 +30,8 @@ class OfftopicParams:
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
     # A splice is a paragraph or two; when the check would take more than
-    # this share of the article body's words, it has misread the article
-    # (a page whose title is "Menu"), and takes none of the body.
+    # this share of the words still kept, it has misread the page (a page
+    # whose title is "Menu", a directory of short entries) and takes nothing.
     max_body_share: float = 1 / 3
     max_relative: float = 0.4
     anchor_weight: float = 0.0
@@ -378,11 +379,13 @@ class OfftopicStep:
                  if is_offtopic(score, self.params, self.max_shared) for i in score.lines]
         if not found:
             return
-        # Guard "topic" while the paragraphs found are a splice's size
-        # against the body; beyond that, only what lies outside the body.
-        body = b.body
-        body_words = sum(len(b.lines[i].split()) for i in body)
-        taken = sum(len(b.lines[i].split()) for i in found if i in body)
-        guard = "topic" if taken <= self.params.max_body_share * body_words else "outside_body"
+        # A splice is a paragraph or two. Paragraphs found beyond that share
+        # of the text still kept mean the check misread the page (a
+        # listing, a directory, a page of short entries): it removes
+        # nothing rather than guess which of them belong.
+        taken = sum(word_count(b.lines[i]) for i in found)
+        if taken > self.params.max_body_share * sum(word_count(kept[i]) for i in b.live()):
+            b.refused["offtopic"] += len(found)
+            return
         for i in found:
-            b.remove(i, "offtopic", guard)
+            b.remove(i, "offtopic", "topic")
