@@ -547,3 +547,23 @@ def test_no_step_removes_body_prose_on_its_own_say(rules, long_bbc):
     credit = "Reporting by Jane Mercer; Editing by Tom Halvorsen and the regional desk in London."
     res = strip_boilerplate("\n\n".join([*paras[:5], credit, *paras[5:]]), title=title, rules=rules, offtopic_threshold=None)
     assert credit not in res.text and all(p in res.text for p in paras)
+
+
+def test_offtopic_check_that_would_take_most_of_a_page_takes_nothing(rules):
+    """A page of paragraphs from several stories (a digest, a directory) has
+    no one topic, and the check can find half of it "off-topic". A splice is
+    a paragraph or two, so beyond a third of the page it has misread the page
+    and keeps every paragraph."""
+    from cleaners.boilerplate import is_offtopic, offtopic_scores
+
+    rows = [json.loads(line) for line in shared("data", "bbc-news-2225", "bbc_news.jsonl").open(encoding="utf-8")]
+    uniq = list({r["text"]: r for r in rows}.values())
+    rng = random.Random(0)
+    paras = [max(rng.choice(uniq)["text"].split("\n\n"), key=len) for _ in range(4)]
+    text = "\n\n".join(paras)
+    found = [i for sc in offtopic_scores(text.split("\n"), "", rules.offtopic) if is_offtopic(sc, rules.offtopic, 0.14)
+             for i in sc.lines]
+    assert sum(len(text.split("\n")[i].split()) for i in found) > len(text.split()) / 3  # what the check finds
+    res = strip_boilerplate(text, rules=rules)
+    assert not [e for e in res.edits if e.reason == "offtopic"]
+    assert all(p in res.text for p in paras)
