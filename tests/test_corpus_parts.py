@@ -124,16 +124,20 @@ def test_merging_parts_in_groups_gives_the_same_bytes(sample_run, run_flow, tmp_
 def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sample_run, run_flow, tmp_path, monkeypatch):
     """``executor = "dask"`` on a local cluster of two workers, shards of 10
     articles: the outputs are byte for byte those of the process executor,
-    and neither dedup nor the part writer ran in this (the driver) process."""
+    neither the LSH shuffle, nor dedup, nor the part writer ran in this (the
+    driver) process, and the statistics merged by a tree of pairs on the
+    workers are those of the process executor's run."""
     pytest.importorskip("distributed")
     import pipelines.corpus as corpus
+    import pipelines.tasks as tasks
 
     def not_here(*_args, **_kw):
         raise AssertionError("ran in the driver")
 
     # The workers import the module themselves: only the driver's copy fails.
-    monkeypatch.setattr(corpus, "cluster", not_here)
-    monkeypatch.setattr(corpus, "_write_part", not_here)
+    for name in ("cluster", "_write_part", "representatives", "band_records", "bucket_pairs"):
+        monkeypatch.setattr(corpus, name, not_here)
+    monkeypatch.setattr(tasks, "TREE_FAN_IN", 2)
     out = tmp_path / "out"
     result = run_flow(ROOT / "raw", out, _config(tmp_path, '[run]\nexecutor = "dask"\nworkers = 2\nshard_size = 10\n'))
     _same_outputs(out, sample_run[0])
@@ -141,6 +145,9 @@ def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sa
     reference = json.loads(Path(sample_run[1]["record"]).read_text(encoding="utf-8"))
     assert record["counts"]["clusters"] == reference["counts"]["clusters"]
     assert record["added"] == reference["added"]
+    assert record["counts"]["lsh_partitions"] > 2 and record["counts"]["lsh_shuffled_bytes"] > 0
+    for key in ("edits", "edits_by_source", "words_before", "words_removed", "removed_lines", "languages", "examples"):
+        assert record[key] == reference[key], key
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,8 @@
 """Banded LSH: candidate pairs from signatures, one band at a time (bands
-are independent, so they can be computed anywhere and concatenated)."""
+are independent, so they can be computed anywhere and concatenated), or
+from hash partitions of the articles' band keys, each partition anywhere
+(:func:`band_records`, :func:`partition_of`, :func:`bucket_pairs`): the
+same pairs without every signature in one process."""
 
 from __future__ import annotations
 
