@@ -177,8 +177,9 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     latest = _latest_versions(segments)
     a = _active(segments, latest, None)
     bands, rows = cfg.dedup.params().bands()
-    # In output order, as dedup_corpus hands them to cluster (the numbering
-    # does not depend on it; one order for both all the same).
+    # In output order, as dedup_corpus hands them to cluster: rank order is
+    # total, so the numbering does not depend on it, but the same input
+    # leaves no room for doubt.
     order = np.array(sorted(range(len(a.ids)), key=a.places.__getitem__), dtype=np.int64)
     _o, _f, reps = representatives([a.exact[k] for k in order.tolist()], [a.ranks[k] for k in order.tolist()])
     if len(reps) >= 1 << 32:
