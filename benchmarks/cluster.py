@@ -15,13 +15,21 @@ DRIVER only, i.e. the ``newsclean run`` process itself (psutil polls that
 one pid every 0.1 s; the pool's and the LocalCluster's workers are its
 children and are reported apart, as the tree's peak); the flow steps' wall
 times and the cleaning stages' CPU seconds from the run record
-(``runs/<id>.json``: ``timings``, ``stage_seconds``); the bytes under
-``state/`` (what later runs keep). Checks that ``articles.jsonl`` and
-``dropped.jsonl`` are byte-identical between the two.
+(``runs/<id>.json``: ``timings``, ``stage_seconds``); the bytes of LSH
+band keys dedup shuffled into hash partitions (``counts.lsh_shuffled_bytes``);
+the bytes under ``state/`` (what later runs keep). Checks that
+``articles.jsonl`` and ``dropped.jsonl`` are byte-identical between the
+two.
 
     .venv/bin/python benchmarks/cluster.py                         # 20,000 and 200,000
     .venv/bin/python benchmarks/cluster.py --sizes 20000 200000 1000000
     .venv/bin/python benchmarks/cluster.py --sizes 200000 --results cluster-200k.json
+
+Then, on the processes run's output, each dedup step alone in a process
+of its own (``--dedup-step``), for the memory the worker running it needs:
+its peak RSS over its RSS before the step (Linux: ``VmHWM`` reset through
+``/proc/self/clear_refs``), for the one-worker steps (``lsh_plan``,
+``dedup_corpus``) and the largest of the per-shard and per-partition ones.
 
 Prints one line per size and writes ``benchmarks/results/cluster.json``.
 """
@@ -29,9 +37,12 @@ Prints one line per size and writes ``benchmarks/results/cluster.json``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -72,10 +83,104 @@ def run_once(corpus: Path, work: Path, executor: str, shard_size: int, workers: 
         "timings": record["timings"],
         "stage_seconds": record["stage_seconds"],
         "counts": {k: record["counts"][k] for k in ("documents", "cleaned", "passed_gates", "corpus_kept", "corpus_dropped",
-                                                   "lsh_candidate_pairs", "lsh_verified_pairs")},
+                                                   "lsh_candidate_pairs", "lsh_verified_pairs", "lsh_partitions",
+                                                   "lsh_shuffled_bytes")},
         "state_bytes": _du(out / "state"),
         "output_bytes": sum((out / name).stat().st_size for name in OUTPUTS),
     }
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _peak_over_base(fn, *args):
+    """``fn(*args)`` and the peak RSS it added to this process (bytes)."""
+    gc.collect()
+    base = _status("VmRSS")
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+        fh.write("5")  # resets VmHWM to the current RSS
+    result = fn(*args)
+    return result, max(0, _status("VmHWM") - base)
+
+
+def dedup_step(step: str, out: str, config: str, work: str, k: int) -> None:
+    """One dedup step over the output ``out`` (a finished run), in this
+    process; prints the peak RSS it added. ``plan`` first (it writes
+    ``work``), then ``shard``/``partition`` ``k``, then ``corpus``."""
+    from pipelines import corpus
+    from pipelines.config import load_config
+    from pipelines.store import State
+
+    cfg = load_config(config)
+    segments = State.open(Path(out)).segments
+    # What the steps import on first use is the worker's once, not the
+    # step's: imported before the baseline.
+    import pyarrow.ipc  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+
+    import cleaners.dedup.clustering  # noqa: F401
+    cfg.dedup.params().bands()
+    # (pyarrow imports pandas when it reads its first table: 45 MB)
+    first = next(((seg, shard) for seg in segments for shard in seg.shards()), None)
+    if first:
+        first[0].load_sidecar(first[1])
+    plan_file = Path(work) / "plan.pickle"
+    folder = Path(work) / "lsh"
+    if step == "plan":
+        plan, peak = _peak_over_base(corpus.lsh_plan, segments, cfg, work)
+        plan_file.write_bytes(pickle.dumps(plan))
+        print(json.dumps({"peak": peak, "units": len(plan.units), "partitions": plan.partitions, "articles": plan.articles}))
+        return
+    plan = pickle.loads(plan_file.read_bytes())
+    prefixes = [str(folder / corpus._unit(si, shard)) for si, shard, _ in plan.units]
+    pair_files = [str(folder / f"pairs-{p:05d}.npy") for p in range(plan.partitions)]
+    def shard_args(k: int) -> tuple:
+        si, shard, path = plan.units[k]
+        return segments[si], shard, path, prefixes[k], cfg.dedup.num_perm, plan.bands, plan.rows, plan.partitions
+
+    if step == "shard":
+        _, peak = _peak_over_base(corpus.lsh_shard, *shard_args(k))
+    elif step == "shards":  # the ones from k on, not measured (the partitions read them all)
+        peak = 0
+        for j in range(k, len(plan.units)):
+            corpus.lsh_shard(*shard_args(j))
+    elif step == "partition":
+        _, peak = _peak_over_base(corpus.lsh_partition, k, prefixes, pair_files[k])
+    elif step == "partitions":  # the ones from k on, not measured (dedup_corpus reads them all)
+        peak = 0
+        for j in range(k, plan.partitions):
+            corpus.lsh_partition(j, prefixes, pair_files[j])
+    else:
+        _, peak = _peak_over_base(corpus.dedup_corpus, segments, cfg, True, out, work, None, pair_files)
+    print(json.dumps({"peak": peak}))
+
+
+def dedup_memory(out: Path, config: Path, work: Path, sample: int = 3) -> dict:
+    """Peak RSS added by each dedup step, each run alone in a fresh process
+    (bytes): the one-worker steps; the largest of the first ``sample``
+    shard and partition steps (shards are of one size, partitions of about
+    one by the hash; a process per step costs seconds of imports)."""
+    work.mkdir(parents=True, exist_ok=True)
+
+    def run(step: str, k: int = 0) -> dict:
+        p = subprocess.run([sys.executable, __file__, "--dedup-step", step, str(out), str(config), str(work), str(k)],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if p.returncode != 0:
+            raise RuntimeError(f"dedup step {step} failed:\n{p.stderr[-3000:]}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    plan = run("plan")
+    shards = [run("shard", k)["peak"] for k in range(min(sample, plan["units"]))]
+    run("shards", len(shards))
+    parts = [run("partition", k)["peak"] for k in range(min(sample, plan["partitions"]))]
+    run("partitions", len(parts))
+    return {"articles_indexed": plan["articles"], "lsh_plan": plan["peak"], "lsh_shard_max": max(shards, default=0),
+            "lsh_partition_max": max(parts, default=0), "dedup_corpus": run("corpus")["peak"]}
 
 
 def per_article(row: dict, n: int) -> dict:
@@ -90,6 +195,10 @@ def per_article(row: dict, n: int) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--dedup-step"]:
+        step, out, config, work, k = sys.argv[2:7]
+        dedup_step(step, out, config, work, int(k))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 200000], help="corpus sizes (articles)")
     ap.add_argument("--shard-size", type=int, default=2000, help="[run] shard_size of both runs")
@@ -111,8 +220,10 @@ def main() -> None:
             runs = {ex: run_once(corpus, tmp / f"run-{n}", ex, args.shard_size, args.workers) for ex in ("processes", "dask")}
             identical = all((runs["processes"]["out"] / name).read_bytes() == (runs["dask"]["out"] / name).read_bytes()
                             for name in OUTPUTS)
+            memory = dedup_memory(runs["processes"]["out"], tmp / f"run-{n}" / "processes.toml", tmp / f"run-{n}" / "dedup")
             p, d = runs["processes"], runs["dask"]
-            row = {"corpus": info, "identical": identical, "ratio": round(d["process_wall"] / p["process_wall"], 3)}
+            row = {"corpus": info, "identical": identical, "ratio": round(d["process_wall"] / p["process_wall"], 3),
+                   "dedup_step_peak_bytes": memory}
             for ex, r in runs.items():
                 r.pop("out")
                 row[ex] = {**r, "per_article": per_article(r, n)}
@@ -123,8 +234,13 @@ def main() -> None:
             for ex, r in runs.items():
                 print(f"  {ex:<9} steps (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
                       + "; stages (CPU s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["stage_seconds"].items()))
-                      + f"; state {r['state_bytes'] / n:,.0f} B/article; tree peak {r['tree_peak_bytes'] / 2**20:,.0f} MB",
+                      + f"; state {r['state_bytes'] / n:,.0f} B/article; tree peak {r['tree_peak_bytes'] / 2**20:,.0f} MB"
+                      + f"; shuffled {r['counts']['lsh_shuffled_bytes'] / 2**20:,.1f} MB of band keys into "
+                      f"{r['counts']['lsh_partitions']} partitions",
                       flush=True)
+            print("  dedup steps, peak RSS added (each alone): " + ", ".join(
+                f"{k} {v / 2**20:,.1f} MB ({v / n:,.0f} B/article)" for k, v in memory.items() if k != "articles_indexed"),
+                flush=True)
             shutil.rmtree(tmp / f"run-{n}", ignore_errors=True)
             shutil.rmtree(corpus, ignore_errors=True)
     finally:

@@ -5,11 +5,18 @@ Both are step functions over shard files, run where the executor puts them
 (:mod:`pipelines.executors`), so that the driver holds per-shard metadata
 only, never an object per article:
 
-* :func:`dedup_corpus` (one call: on a Dask worker, or in the driver process
-  for the local executors) reads the segments' index files and dedup
-  sidecars, clusters, and writes into the run's work folder, per shard,
-  what became of each of its documents (``<unit>.assign.json``), plus the
-  new ``kept.json`` and the run's changes; it returns counts.
+* :func:`dedup_steps` finds the LSH candidate pairs without every
+  signature in one process: :func:`lsh_plan` (one call) numbers the
+  articles clustered in rank order from the sidecars alone;
+  :func:`lsh_shard` (one call per shard, mapped) writes the shard's band
+  keys grouped by hash partition of (band, key); :func:`lsh_partition` (one
+  call per partition, mapped) turns the whole buckets of its partition into
+  candidate pairs. Then :func:`dedup_corpus` (one call: on a Dask worker,
+  or in the driver process for the local executors) reads the segments'
+  index files, dedup sidecars and the partitions' pairs, verifies and
+  clusters, and writes into the run's work folder, per shard, what became
+  of each of its documents (``<unit>.assign.json``), plus the new
+  ``kept.json`` and the run's changes; it returns counts.
 * :func:`write_part` (one call per shard, mapped) writes that shard's
   output rows, serialised and in output order, into part files;
   :func:`write_outputs` then merges the parts by position in the driver,
@@ -23,7 +30,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +40,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from cleaners.dedup import cluster, rank_key
+from cleaners.dedup.clustering import representatives
+from cleaners.dedup.lsh import BAND_RECORD, band_records, bucket_pairs, partition_of, unpack_pairs
+from cleaners.dedup.shingles import sorted_unique
 
 from . import executors
 from .config import Config
 from .formats.writers import write_corpus
 from .stages import position
-from .store import CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, read_jsonl, write_json, write_jsonl
+from .store import CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, read_jsonl, save_npy, write_json, write_jsonl
 from .tasks import logger
 
 OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
@@ -46,6 +56,10 @@ OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "sou
 # Part files open at once in the driver's merge; more are merged in groups
 # first (open files are a per-process limit).
 MERGE_FAN_IN = 256
+# Hash partitions of the LSH band keys: one per shard that holds articles
+# to cluster (a partition then holds about one shard's band keys), at most
+# this many (each partition reads a slice of every shard's file).
+MAX_PARTITIONS = 256
 
 
 @dataclass
@@ -61,6 +75,8 @@ class DedupCounts:
     added_kept: int = 0  # kept articles this run read (not ones it cleaned again)
     added_duplicates: int = 0  # copies this run read, folded into kept articles
     replaced: int = 0  # articles kept before that a more complete copy replaced
+    partitions: int = 0  # hash partitions of the LSH band keys
+    shuffled_bytes: int = 0  # band keys written to partition files (the shuffle)
 
 
 def _unit(si: int, shard: str) -> str:
@@ -96,11 +112,167 @@ def _features(seg: Segment, shard: str) -> dict[str, Any]:
     return cols
 
 
+@dataclass
+class _Active:
+    """Every active candidate (the latest version of its id) of every run,
+    in the order the shards are read."""
+
+    ids: list[str] = field(default_factory=list)
+    places: list[tuple] = field(default_factory=list)  # output positions
+    ranks: list[tuple] = field(default_factory=list)
+    exact: list[str] = field(default_factory=list)
+    shingles: list[int] = field(default_factory=list)
+    n_ents: list[int] = field(default_factory=list)
+    sigs: list[np.ndarray] = field(default_factory=list)  # per shard: its active rows' signatures
+    ents: list[np.ndarray] = field(default_factory=list)  # ... and entity sketches
+    shard_ids: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # every candidate row's id
+    rows: list[tuple[int, str, list[int]]] = field(default_factory=list)  # (segment, shard, its active rows)
+
+
+def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], num_perm: int | None) -> _Active:
+    """The active candidates' dedup fields from the shards' sidecars; their
+    signatures and entity sketches too unless ``num_perm`` is None."""
+    a = _Active()
+    for si, seg in enumerate(segments):
+        for shard in seg.shards():
+            f = _features(seg, shard)
+            a.shard_ids[si, shard] = f["id"]
+            keep = [k for k, i in enumerate(f["id"]) if latest.get(i) == (si, "candidate")]
+            if not keep:
+                continue
+            a.rows.append((si, shard, keep))
+            if num_perm is not None:
+                a.sigs.append(seg.load_signatures(shard, len(f["id"]), num_perm)[keep])
+                a.ents.append(f["entities"][keep])
+            for k in keep:
+                doc_id = f["id"][k]
+                a.ids.append(doc_id)
+                a.places.append(position([f["pos_path"][k], f["pos_n"][k]] if f["pos_path"][k] is not None else None, doc_id))
+                a.ranks.append(rank_key(f["words"][k], f["published"][k], doc_id))
+                a.exact.append(f["exact"][k])
+                a.shingles.append(f["shingles"][k])
+                a.n_ents.append(f["n_entities"][k])
+    return a
+
+
+@dataclass
+class LshPlan:
+    """What the shuffle of band keys needs: per shard, never per article."""
+
+    units: list[tuple[int, str, str]]  # (segment, shard, its index file) of the shards holding articles to cluster
+    articles: int  # articles LSH indexes (one per exact group)
+    bands: int
+    rows: int
+    partitions: int
+
+
+def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | None = None) -> LshPlan:
+    """Number the articles LSH indexes as :func:`cluster` will: the best
+    copy of each exact group, in rank order. The numbers go to one file per
+    shard (``lsh/<unit>.index.npy``, int64 per candidate row, -1 for rows
+    not indexed), so that each shard's band keys can be computed where the
+    shard is (:func:`lsh_shard`). Reads the sidecars, no signature.
+    ``partitions``: how many hash partitions (None: one per such shard, at
+    most :data:`MAX_PARTITIONS`); the pairs do not depend on it."""
+    latest = _latest_versions(segments)
+    a = _active(segments, latest, None)
+    bands, rows = cfg.dedup.params().bands()
+    # In output order, as dedup_corpus hands them to cluster: rank order is
+    # total, so the numbering does not depend on it, but the same input
+    # leaves no room for doubt.
+    order = np.array(sorted(range(len(a.ids)), key=a.places.__getitem__), dtype=np.int64)
+    _o, _f, reps = representatives([a.exact[k] for k in order.tolist()], [a.ranks[k] for k in order.tolist()])
+    if len(reps) >= 1 << 32:
+        raise ValueError("more than 2**32 articles in one clustering")
+    index = np.full(len(a.ids), -1, dtype=np.int64)
+    index[order[reps]] = np.arange(len(reps))
+    folder = Path(work) / "lsh"
+    folder.mkdir(parents=True, exist_ok=True)
+    units, start = [], 0
+    for si, shard, keep in a.rows:
+        per_row = np.full(len(a.shard_ids[si, shard]), -1, dtype=np.int64)
+        per_row[keep] = index[start:start + len(keep)]
+        start += len(keep)
+        if (per_row >= 0).any():
+            path = folder / f"{_unit(si, shard)}.index.npy"
+            save_npy(path, per_row)
+            units.append((si, shard, str(path)))
+    return LshPlan(units, len(reps), bands, rows, partitions or max(1, min(MAX_PARTITIONS, len(units))))
+
+
+def lsh_shard(seg: Segment, shard: str, index_path: str, prefix: str, num_perm: int, bands: int, rows: int,
+              partitions: int) -> int:
+    """Every band key of the shard's indexed rows (:data:`BAND_RECORD`),
+    grouped by hash partition of (band, key), into ``<prefix>.bands.npy``,
+    and where each partition's records start into ``<prefix>.offsets.npy``
+    (``partitions + 1`` entries); returns the bytes written."""
+    index = np.load(index_path)
+    keep = np.flatnonzero(index >= 0)
+    records = band_records(seg.load_signatures(shard, len(index), num_perm)[keep], index[keep].astype(np.uint32),
+                           bands, rows)
+    part = partition_of(records, partitions)
+    order = np.argsort(part, kind="stable")
+    offsets = np.searchsorted(part[order], np.arange(partitions + 1))
+    save_npy(f"{prefix}.bands.npy", records[order])
+    save_npy(f"{prefix}.offsets.npy", offsets)
+    return sum(os.path.getsize(f"{prefix}.{name}.npy") for name in ("bands", "offsets"))
+
+
+def lsh_partition(p: int, prefixes: list[str], dest: str) -> int:
+    """The candidate pairs of partition ``p``: its slice of every shard's
+    band keys (each of its buckets is whole there), paired as one band in
+    one process would pair them; written to ``dest`` as packed codes
+    (uint64, sorted, distinct). Returns how many."""
+    chunks = []
+    for prefix in prefixes:
+        lo, hi = np.load(f"{prefix}.offsets.npy")[p:p + 2].tolist()
+        if hi > lo:
+            chunks.append(np.array(np.load(f"{prefix}.bands.npy", mmap_mode="r")[lo:hi]))
+    codes = bucket_pairs(np.concatenate(chunks) if chunks else np.empty(0, dtype=BAND_RECORD))
+    save_npy(dest, codes)
+    return len(codes)
+
+
+def _load_pairs(pair_files: Sequence[str]) -> np.ndarray:
+    """The union of the partitions' candidate pairs (a pair two bands found
+    can come from two partitions), int64 [m, 2], sorted."""
+    codes = [np.load(path) for path in pair_files]
+    return unpack_pairs(sorted_unique(np.concatenate(codes) if codes else np.empty(0, dtype=np.uint64)))
+
+
+def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
+                new_segment: int | None, partitions: int | None = None) -> DedupCounts:
+    """Deduplicate on the run's executor: the LSH shuffle (plan, band keys
+    per shard, pairs per partition), then :func:`dedup_corpus` over the
+    partitions' pairs. The same functions over the same files whichever
+    executor runs them."""
+    ex = executors.current()
+    Path(work).mkdir(parents=True, exist_ok=True)
+    pair_files: list[str] = []
+    shuffled, used = 0, 0
+    folder = Path(work) / "lsh"
+    if enabled:
+        plan = ex.call(lsh_plan, segments, cfg, work, partitions)
+        used = plan.partitions if plan.units else 0
+        prefixes = [str(folder / _unit(si, shard)) for si, shard, _path in plan.units]
+        shuffled = sum(ex.map(lsh_shard, [(segments[si], shard, path, prefix, cfg.dedup.num_perm, plan.bands, plan.rows,
+                                           plan.partitions) for (si, shard, path), prefix in zip(plan.units, prefixes)],
+                              "dedup keys"))
+        pair_files = [str(folder / f"pairs-{p:05d}.npy") for p in range(used)]
+        ex.map(lsh_partition, [(p, prefixes, dest) for p, dest in enumerate(pair_files)], "dedup pairs")
+    c = ex.call(dedup_corpus, segments, cfg, enabled, output, work, new_segment, pair_files)
+    c.partitions, c.shuffled_bytes = used, shuffled
+    # The shuffle's files: the write needs none of them.
+    shutil.rmtree(folder, ignore_errors=True)
+    return c
+
+
 def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
-                 new_segment: int | None) -> DedupCounts:
+                 new_segment: int | None, pair_files: Sequence[str]) -> DedupCounts:
     """Cluster every active candidate of every run so far (the clusters are
-    those a single run over all input would give) and write what became of
-    each document into ``work``, for :func:`write_part`:
+    those a single run over all input would give), with the LSH candidate
+    pairs :func:`lsh_partition` wrote into ``pair_files``, and write what
+    became of each document into ``work``, for :func:`write_part`:
 
     * ``<unit>.assign.json`` per shard: ``index``, one character per line of
       its index file, ``1`` where that line is the document's latest
@@ -114,33 +286,10 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
       and the kept articles a more complete copy replaced.
     """
     latest = _latest_versions(segments)
-    num_perm = cfg.dedup.num_perm
-    ids: list[str] = []
-    ranks: list[tuple] = []
-    exact: list[str] = []
-    shingles: list[int] = []
-    sigs: list[np.ndarray] = []
-    ents: list[np.ndarray] = []
-    n_ents: list[int] = []
-    places: list[tuple] = []
-    shard_ids: dict[tuple[int, str], list[str]] = {}
-    for si, seg in enumerate(segments):
-        for shard in seg.shards():
-            f = _features(seg, shard)
-            shard_ids[si, shard] = f["id"]
-            keep = [k for k, i in enumerate(f["id"]) if latest.get(i) == (si, "candidate")]
-            if not keep:
-                continue
-            sigs.append(seg.load_signatures(shard, len(f["id"]), num_perm)[keep])
-            ents.append(f["entities"][keep])
-            for k in keep:
-                doc_id = f["id"][k]
-                ids.append(doc_id)
-                places.append(position([f["pos_path"][k], f["pos_n"][k]] if f["pos_path"][k] is not None else None, doc_id))
-                ranks.append(rank_key(f["words"][k], f["published"][k], doc_id))
-                exact.append(f["exact"][k])
-                shingles.append(f["shingles"][k])
-                n_ents.append(f["n_entities"][k])
+    a = _active(segments, latest, cfg.dedup.num_perm)
+    ids, ranks, exact, shingles, n_ents, places = a.ids, a.ranks, a.exact, a.shingles, a.n_ents, a.places
+    sigs, ents, shard_ids = a.sigs, a.ents, a.shard_ids
+    del a
     counts = DedupCounts(articles=len(ids))
     if not enabled or not ids:
         assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
@@ -154,7 +303,8 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
         signatures = np.concatenate(sigs)[order]
         entities = np.concatenate(ents)[order]
         del sigs, ents
-        c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents))
+        c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents),
+                    pairs=_load_pairs(pair_files))
         del signatures, entities
         assignment = {
             ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
@@ -234,14 +384,15 @@ def _write_assign(path: Path, obj: dict) -> None:
 @task(name="deduplicate", persist_result=False, cache_policy=NO_CACHE)
 def deduplicate(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
                 new_segment: int | None) -> DedupCounts:
-    """:func:`dedup_corpus` where the executor runs corpus-wide steps (a
-    cluster worker, or this process)."""
-    Path(work).mkdir(parents=True, exist_ok=True)
-    c = executors.current().call(dedup_corpus, segments, cfg, enabled, output, work, new_segment)
+    """:func:`dedup_steps` on the run's executor (a cluster's workers, or
+    this process)."""
+    c = dedup_steps(segments, cfg, enabled, output, work, new_segment)
     if enabled and c.articles:
         logger().info(
-            "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs, %d verified",
-            c.articles, c.clusters, c.duplicates, c.exact, c.candidate_pairs, c.verified_pairs,
+            "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs from %d "
+            "partitions (%d bytes of band keys shuffled), %d verified",
+            c.articles, c.clusters, c.duplicates, c.exact, c.candidate_pairs, c.partitions, c.shuffled_bytes,
+            c.verified_pairs,
         )
     return c
 

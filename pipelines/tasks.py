@@ -62,6 +62,24 @@ def _map(fn: Callable, argsets: list[tuple], label: str, progress, gather: bool 
     return executors.current().map(fn, argsets, label, progress or PROGRESS_HOOK, gather=gather)
 
 
+# Results merged by one call of a tree reduce (see tree_reduce).
+TREE_FAN_IN = 8
+
+
+def tree_reduce(merge: Callable, parts: list, label: str, *args) -> list:
+    """Merge ``parts`` level by level on the executor, ``merge(group,
+    *args)`` over consecutive groups of :data:`TREE_FAN_IN`, until at most
+    that many are left (for the caller's last call). Each level's results
+    stay where they were computed (a cluster's workers) and the groups keep
+    shard order, so for a merge that is associative the result is that of
+    one flat merge, while no process merges more than a group at a time."""
+    ex = executors.current()
+    while len(parts) > TREE_FAN_IN:
+        parts = ex.map(merge, [(parts[k:k + TREE_FAN_IN], *args) for k in range(0, len(parts), TREE_FAN_IN)],
+                       label, None, gather=False)
+    return parts
+
+
 
 @dataclass
 class ReadResult:
@@ -201,6 +219,7 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: li
     ex = executors.current()
     parts = _map(learn_shard, [(s, cfg, repaired_path(staging, i)) for i, s in enumerate(shards)], "learn", progress,
                  gather=False)
+    parts = tree_reduce(merge_line_stats, parts, "merge line statistics", cfg)
     learned, plan, repair = ex.call(learn_corpus, parts, segments, staging, cfg)
     if plan.lines or learned:
         log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
@@ -209,18 +228,26 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: li
     return learned, plan, repair
 
 
+def merge_line_stats(parts: list[tuple[SourceLineStats, Counter]], cfg: Config) -> tuple[SourceLineStats, Counter]:
+    """Pass 1's findings of several shards (line statistics, seconds per
+    stage) as one, in the order given."""
+    b = cfg.boilerplate
+    stats, seconds = SourceLineStats(b.learn_min_articles, b.learn_min_share), Counter()
+    for part, secs in parts:
+        stats.merge(part)
+        seconds.update(secs)
+    return stats, seconds
+
+
 def learn_corpus(parts: list[tuple[SourceLineStats, Counter]], segments: list[Segment], staging: str,
                  cfg: Config) -> tuple[dict[int, frozenset[str]], Reclean, Counter]:
     """The lines learned per source over every run so far (what pass 2
     removes), the earlier articles to clean again because this run changed
     what is learned, and the seconds pass 1 spent extracting and repairing
-    (pass 2 does not again). ``parts``: what pass 1 found in each new shard."""
+    (pass 2 does not again). ``parts``: what pass 1 found in the new shards,
+    in shard order (per shard, or merged by :func:`tree_reduce`)."""
     b = cfg.boilerplate
-    repair = Counter()  # seconds per stage (extract, repair)
-    new = SourceLineStats(b.learn_min_articles, b.learn_min_share)
-    for part, seconds in parts:
-        new.merge(part)
-        repair.update(seconds)
+    new, repair = merge_line_stats(parts, cfg)  # repair: seconds per stage (extract, repair)
     if not b.learn or not parts:
         return {}, Reclean(), repair
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
@@ -250,7 +277,11 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, shared, cfg.report.examples) for i, s in enumerate(shards)]
     argsets += [(s, str(Path(staging) / f"r{i:05d}"), cfg, shared, 0, False) for i, s in enumerate(reclean.shards)]
     parts = _map(clean_shard, argsets, "clean", progress, gather=False)
-    total, again = executors.current().call(merge_stats, parts, len(shards), cfg.report.examples,
+    # The new shards' statistics and those of the articles cleaned again,
+    # each reduced in shard order; the last merge keeps the top lines only.
+    new = tree_reduce(merge_shard_stats, parts[:len(shards)], "merge statistics", cfg.report.examples)
+    old = tree_reduce(merge_shard_stats, parts[len(shards):], "merge statistics", cfg.report.examples)
+    total, again = executors.current().call(merge_stats, new + old, len(new), cfg.report.examples,
                                             cfg.report.top_removed_lines * 5)
     log.info(
         "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s); %d earlier articles cleaned again",
@@ -260,6 +291,15 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
         again.articles,
     )
     return total, again
+
+
+def merge_shard_stats(parts: list[ShardStats], examples: int) -> ShardStats:
+    """Several shards' statistics as one, in the order given (ShardStats.merge:
+    counters add up, the ``examples`` first examples in its order stay)."""
+    total = ShardStats()
+    for part in parts:
+        total.merge(part, max_examples=examples)
+    return total
 
 
 def merge_stats(parts: list[ShardStats], new: int, examples: int, top_lines: int) -> tuple[ShardStats, ShardStats]:

@@ -33,10 +33,10 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 def _dedup(out: Path, work: Path, verify: bool = True):
     from pipelines.config import load_config
-    from pipelines.corpus import dedup_corpus
+    from pipelines.corpus import dedup_steps
     from pipelines.store import State
 
-    return dedup_corpus(State.open(out, verify=verify).segments, load_config(None), True, str(out), str(work), None)
+    return dedup_steps(State.open(out, verify=verify).segments, load_config(None), True, str(out), str(work), None)
 
 
 def test_dedup_reads_sidecars_and_no_article_json(sample_run, tmp_path, monkeypatch):
@@ -124,16 +124,20 @@ def test_merging_parts_in_groups_gives_the_same_bytes(sample_run, run_flow, tmp_
 def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sample_run, run_flow, tmp_path, monkeypatch):
     """``executor = "dask"`` on a local cluster of two workers, shards of 10
     articles: the outputs are byte for byte those of the process executor,
-    and neither dedup nor the part writer ran in this (the driver) process."""
+    neither the LSH shuffle, nor dedup, nor the part writer ran in this (the
+    driver) process, and the statistics merged by a tree of pairs on the
+    workers are those of the process executor's run."""
     pytest.importorskip("distributed")
     import pipelines.corpus as corpus
+    import pipelines.tasks as tasks
 
     def not_here(*_args, **_kw):
         raise AssertionError("ran in the driver")
 
     # The workers import the module themselves: only the driver's copy fails.
-    monkeypatch.setattr(corpus, "cluster", not_here)
-    monkeypatch.setattr(corpus, "_write_part", not_here)
+    for name in ("cluster", "_write_part", "representatives", "band_records", "bucket_pairs"):
+        monkeypatch.setattr(corpus, name, not_here)
+    monkeypatch.setattr(tasks, "TREE_FAN_IN", 2)
     out = tmp_path / "out"
     result = run_flow(ROOT / "raw", out, _config(tmp_path, '[run]\nexecutor = "dask"\nworkers = 2\nshard_size = 10\n'))
     _same_outputs(out, sample_run[0])
@@ -141,3 +145,133 @@ def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sa
     reference = json.loads(Path(sample_run[1]["record"]).read_text(encoding="utf-8"))
     assert record["counts"]["clusters"] == reference["counts"]["clusters"]
     assert record["added"] == reference["added"]
+    assert record["counts"]["lsh_partitions"] > 2 and record["counts"]["lsh_shuffled_bytes"] > 0
+    for key in ("edits", "edits_by_source", "words_before", "words_removed", "removed_lines", "languages", "examples"):
+        assert record[key] == reference[key], key
+
+
+@pytest.fixture(scope="module")
+def small_shards(run_flow, tmp_path_factory):
+    """The sample at 10 articles per shard: several shards to partition."""
+    base = tmp_path_factory.mktemp("small-shards")
+    run_flow(ROOT / "raw", base / "out", _config(base, "[run]\nshard_size = 10\nworkers = 1\n"))
+    return base / "out"
+
+
+def test_dedup_from_hash_partitions_is_dedup_in_one_process(small_shards, tmp_path, monkeypatch):
+    """Band keys shuffled into 1, 7 or 64 hash partitions, pairs found per
+    partition: every file dedup writes is byte for byte what clustering with
+    LSH over all signatures in one process writes."""
+    import cleaners.dedup.clustering as clustering
+    import pipelines.corpus as corpus
+    from pipelines.config import load_config
+    from pipelines.store import State
+
+    segments, cfg = State.open(small_shards).segments, load_config(None)
+
+    def files(work: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(work.iterdir())}
+
+    with monkeypatch.context() as m:
+        m.setattr(corpus, "_load_pairs", lambda _files: None)  # cluster() then runs LSH itself
+        one = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(tmp_path / "one"), None)
+    assert one.candidate_pairs > 0 and one.duplicates > 0
+
+    def not_here(*_a, **_k):
+        raise AssertionError("LSH over all signatures in one process")
+
+    monkeypatch.setattr(clustering, "candidate_pairs", not_here)
+    for partitions in (1, 7, 64):
+        work = tmp_path / f"p{partitions}"
+        c = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(work), None, partitions)
+        assert (c.partitions, c.candidate_pairs, c.verified_pairs, c.clusters) == (
+            partitions, one.candidate_pairs, one.verified_pairs, one.clusters)
+        # 16 bytes per band key, 28 bands, one key per article indexed.
+        assert c.shuffled_bytes > 16 * 28 * (c.articles - one.exact) // 2
+        assert files(work) == files(tmp_path / "one"), partitions
+    assert len(list((small_shards / "state" / "segments").glob("*/*.signatures.npy"))) > 3
+
+
+def _shard_stats(rng, k: int):
+    from collections import Counter
+
+    from pipelines.stages import ShardStats
+
+    src = [f"s{rng.randrange(4)}" for _ in range(3)]
+    return ShardStats(
+        articles=rng.randrange(1, 20), candidates=rng.randrange(10),
+        dropped=Counter({r: rng.randrange(1, 4) for r in rng.sample(["short", "language", "furniture"], 2)}),
+        edits=Counter({r: rng.randrange(1, 9) for r in rng.sample(["rules", "learned", "classifier", "mojibake"], 3)}),
+        edits_by_source={s: Counter({"rules": rng.randrange(1, 5)}) for s in src},
+        words_before=Counter({s: rng.randrange(100, 900) for s in src}),
+        words_removed=Counter({s: rng.randrange(0, 90) for s in src}),
+        removed_lines=Counter({(s, "rules", f"line {rng.randrange(30)}"): rng.randrange(1, 6) for s in src}),
+        languages=Counter({"en": rng.randrange(1, 9)}),
+        timings=Counter({"boilerplate": 0.25 * rng.randrange(1, 9)}),
+        # Ties in removed words, and an id seen in two shards.
+        examples=[{"id": f"a{rng.randrange(40):03d}", "removed_words": rng.randrange(5), "shard": k} for _ in range(3)],
+    )
+
+
+def test_the_tree_reduce_of_shard_statistics_is_the_flat_merge(monkeypatch):
+    """Statistics merged in groups, level by level, then once more: the
+    same counters (in the same order), examples and top removed lines as
+    merging every shard's in one call."""
+    import random
+
+    import pipelines.tasks as tasks
+
+    rng = random.Random(3)
+    parts = [_shard_stats(rng, k) for k in range(61)]
+    flat = tasks.merge_stats(parts, 45, 7, 10)
+    calls = []
+    real = tasks.merge_shard_stats
+
+    def counting(group, examples):
+        calls.append(len(group))
+        return real(group, examples)
+
+    monkeypatch.setattr(tasks, "merge_shard_stats", counting)
+    for fan_in in (2, 3, 8):
+        monkeypatch.setattr(tasks, "TREE_FAN_IN", fan_in)
+        calls.clear()
+        new = tasks.tree_reduce(tasks.merge_shard_stats, parts[:45], "merge", 7)
+        old = tasks.tree_reduce(tasks.merge_shard_stats, parts[45:], "merge", 7)
+        assert len(new) <= fan_in and max(calls) <= fan_in and len(calls) > 45 // fan_in
+        tree = tasks.merge_stats(new + old, len(new), 7, 10)
+        for t, f in zip(tree, flat):
+            assert t.timings == pytest.approx(f.timings)  # float sums: the grouping may move the last bit
+            t.timings = f.timings
+            assert t == f
+            assert list(t.edits.items()) == list(f.edits.items())
+            assert [e["shard"] for e in t.examples] == [e["shard"] for e in f.examples]
+
+
+def test_the_tree_reduce_of_line_statistics_learns_what_the_flat_merge_learns(monkeypatch, tmp_path):
+    import random
+
+    import pipelines.tasks as tasks
+    from cleaners.boilerplate import SourceLineStats
+    from pipelines.config import load_config
+
+    cfg = load_config(None)
+    b = cfg.boilerplate
+    rng = random.Random(5)
+    parts = []
+    for k in range(23):
+        stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)
+        for row in range(12):
+            # The story line is the longest (the article's fingerprint); digits
+            # would not tell stories apart (line keys read them as 0).
+            story = " ".join(rng.choice(["rain", "vote", "match", "court", "fire", "bank", "storm"]) for _ in range(12))
+            lines = [f"Follow us on site {'abc'[rng.randrange(3)]}", story, "Share this page"]
+            stats.observe(f"s{rng.randrange(3)}", lines[:rng.randrange(1, 4)], row)
+        parts.append((stats, {"extract": 0.5, "repair": 0.25}))
+    (tmp_path / "flat").mkdir()
+    learned, _plan, seconds = tasks.learn_corpus(parts, [], str(tmp_path / "flat"), cfg)
+    assert learned and seconds == {"extract": 11.5, "repair": 5.75}
+    monkeypatch.setattr(tasks, "TREE_FAN_IN", 2)
+    reduced = tasks.tree_reduce(tasks.merge_line_stats, parts, "merge", cfg)
+    assert len(reduced) == 2
+    (tmp_path / "tree").mkdir()
+    assert tasks.learn_corpus(reduced, [], str(tmp_path / "tree"), cfg)[::2] == (learned, seconds)

@@ -211,6 +211,44 @@ def test_bands_are_independent_and_their_union_is_the_candidate_set(bbc):
     assert all((k, 300 + k) in found for k in range(50))
 
 
+@pytest.mark.parametrize("partitions", [1, 7, 64])
+def test_band_keys_in_hash_partitions_give_the_candidate_pairs_of_one_process(bbc, partitions):
+    """Each shard's band keys split by hash of (band, key), each partition
+    paired on its own, the union: the pairs of candidate_pairs over all
+    signatures at once, star and chain alike, also for a bucket of 2,000
+    copies whose members arrive from every shard."""
+    from cleaners.dedup.lsh import band_records, bucket_pairs, partition_of, unpack_pairs
+    from cleaners.dedup.shingles import sorted_unique
+
+    texts = [r["text"] for r in bbc[:300]] + [r["text"][:1500] for r in bbc[:50]]
+    sigs, _, _ = _sign(texts)
+    bands, rows = PARAMS.bands()
+    # 2,000 articles equal in bands 0 and 5 only: one big bucket in each.
+    rng = np.random.default_rng(7)
+    big = rng.integers(0, 2**32, size=(2000, sigs.shape[1]), dtype=np.uint32)
+    for b in (0, 5):
+        big[:, b * rows:(b + 1) * rows] = sigs[0, b * rows:(b + 1) * rows]
+    sigs = np.concatenate([sigs, big])
+    # Shards of uneven sizes, each holding a scattered set of indices.
+    index = rng.permutation(len(sigs))
+    shards = np.split(index, [17, 400, 401, 1500])
+    parts: list[list[np.ndarray]] = [[] for _ in range(partitions)]
+    for rows_of_shard in shards:
+        rec = band_records(sigs[rows_of_shard], rows_of_shard.astype(np.uint32), bands, rows)
+        part = partition_of(rec, partitions)
+        for p in range(partitions):
+            parts[p].append(rec[part == p])
+    codes = sorted_unique(np.concatenate([bucket_pairs(np.concatenate(chunks)) for chunks in parts]))
+    expected = candidate_pairs(sigs, bands, rows)
+    assert np.array_equal(unpack_pairs(codes), expected)
+    # The big bucket (with article 0, whose bands it copies) costs at most
+    # two pairs per member per band, not two million.
+    touching = expected[expected[:, 1] >= 350]
+    assert 2000 <= len(touching) <= 2 * 2 * 2000
+    if partitions > 1:  # the records do spread over the partitions
+        assert sum(1 for chunks in parts if sum(map(len, chunks))) > partitions // 2
+
+
 def test_exact_flag_means_an_exact_copy_of_the_canonical():
     import numpy as np
 

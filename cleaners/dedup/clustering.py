@@ -20,6 +20,7 @@ def cluster(
     params: DedupParams = DedupParams(),
     entities: np.ndarray | None = None,
     n_entities: np.ndarray | None = None,
+    pairs: np.ndarray | None = None,
 ) -> Clusters:
     """Cluster articles into near-duplicate groups.
 
@@ -29,6 +30,10 @@ def cluster(
     ``entities`` / ``n_entities``: entity sketches (uint32 [N, ENTITY_K])
     and counts, from :func:`~.shingles.fingerprints`; None skips the entity test.
     The result does not depend on the order of the input.
+    ``pairs``: the LSH candidate pairs of step 2, computed elsewhere (int64
+    [m, 2], indices of :func:`representatives`' ``reps``; from hash
+    partitions of band keys, see :func:`~.lsh.bucket_pairs`); None computes
+    them here from the signatures.
 
     1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
     2. LSH, band by band, over one representative per exact group.
@@ -60,21 +65,9 @@ def cluster(
     if n == 0:
         return Clusters(canonical, similarity, containment, exact, 0, 0, relation)
 
-    # Work in rank order so that every tie is broken the same way whatever
-    # the input order was.
-    dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
-    if not dated:
-        order = ranks.astype(np.int64, copy=False)
-    else:
-        order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
-
     # 1. Exact duplicates: the best-ranked copy represents its group.
-    rep_of: dict[str, int] = {}
-    first_of = np.empty(n, dtype=np.int64)
-    for k in order.tolist():
-        first_of[k] = rep_of.setdefault(exact_keys[k], k)
-    del rep_of
-    reps = order[first_of[order] == order]  # rank order
+    _order, first_of, reps = representatives(exact_keys, ranks)
+    dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
     exact[first_of != np.arange(n)] = True
 
     # 2. LSH over representatives, in rank order; 3. verify candidates.
@@ -83,7 +76,8 @@ def cluster(
     # Entity sketches stay where they are (no copy per representative):
     # the few pairs that need them index them through reps.
     ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
-    pairs = candidate_pairs(sig, *params.bands())
+    if pairs is None:
+        pairs = candidate_pairs(sig, *params.bands())
     n_candidates = len(pairs)
     pairs, jac, cont = verified_pairs(sig, ns, ents, pairs, params)
     n_verified = len(pairs)
@@ -119,6 +113,26 @@ def cluster(
     # (An exact copy of another member takes that member's relation.)
     relation = relations(canonical, similarity, containment, exact, n_shingles, stamp, params)
     return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
+
+
+def representatives(exact_keys: list[str], ranks: list[tuple] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The articles in rank order (``order``), the best-ranked copy of each
+    one's exact group (``first_of``), and those representatives in rank
+    order (``reps``): LSH and verification index representatives by their
+    place in ``reps``. See :func:`cluster` for ``ranks``."""
+    n = len(exact_keys)
+    # Rank order, so that every tie is broken the same way whatever the
+    # input order was.
+    if isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu":
+        order = ranks.astype(np.int64, copy=False)
+    else:
+        order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
+    rep_of: dict[str, int] = {}
+    first_of = np.empty(n, dtype=np.int64)
+    for k in order.tolist():
+        first_of[k] = rep_of.setdefault(exact_keys[k], k)
+    del rep_of
+    return order, first_of, order[first_of[order] == order]
 
 
 class _Rows:

@@ -1,5 +1,8 @@
 """Banded LSH: candidate pairs from signatures, one band at a time (bands
-are independent, so they can be computed anywhere and concatenated)."""
+are independent, so they can be computed anywhere and concatenated), or
+from hash partitions of the articles' band keys, each partition anywhere
+(:func:`band_records`, :func:`partition_of`, :func:`bucket_pairs`): the
+same pairs without every signature in one process."""
 
 from __future__ import annotations
 
@@ -54,19 +57,36 @@ def band_candidates(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     new_run = np.empty(len(sk), dtype=bool)
     new_run[0] = True
     np.not_equal(sk[1:], sk[:-1], out=new_run[1:])
+    return _bucket_pairs(order, new_run)
+
+
+def _bucket_pairs(members: np.ndarray, new_run: np.ndarray) -> np.ndarray:
+    """The pairs of :func:`band_candidates` from buckets laid out one after
+    the other: ``members`` (ascending within each bucket), ``new_run`` True
+    where a bucket starts. One rule for a band in one process and for a hash
+    partition of band keys (:func:`bucket_pairs`), so both give the same
+    pairs."""
     run_id = np.cumsum(new_run) - 1
-    first = order[new_run][run_id]
+    first = members[new_run][run_id]
     same = np.flatnonzero(~new_run)
-    star = np.stack([first[same], order[same]], axis=1)
-    prev = np.stack([order[same - 1], order[same]], axis=1)
+    star = np.stack([first[same], members[same]], axis=1)
+    prev = np.stack([members[same - 1], members[same]], axis=1)
     prev = prev[prev[:, 0] != first[same]]
-    pairs = np.concatenate([star, prev])
+    pairs = np.concatenate([star, prev]).astype(np.int64, copy=False)
     pairs.sort(axis=1)
     return pairs
 
 
 def _pair_codes(pairs: np.ndarray) -> np.ndarray:
     return (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+
+
+def unpack_pairs(codes: np.ndarray) -> np.ndarray:
+    """Packed pair codes (uint64, ``i << 32 | j``) as int64 [m, 2]."""
+    out = np.empty((len(codes), 2), dtype=np.int64)
+    out[:, 0] = codes >> np.uint64(32)
+    out[:, 1] = codes & np.uint64(0xFFFFFFFF)
+    return out
 
 
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -79,8 +99,55 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray
         raise ValueError("more than 2**32 articles in one clustering")
     codes = np.concatenate([_pair_codes(band_candidates(signatures, b, rows)) for b in range(bands)]
                            or [np.empty(0, dtype=np.uint64)])
-    codes = sorted_unique(codes)
-    out = np.empty((len(codes), 2), dtype=np.int64)
-    out[:, 0] = codes >> np.uint64(32)
-    out[:, 1] = codes & np.uint64(0xFFFFFFFF)
+    return unpack_pairs(sorted_unique(codes))
+
+
+# ---------------------------------------------------------------- partitioned
+#
+# The same candidate pairs without every signature in one process: each
+# shard's band keys go to hash partitions of (band, key), so that a bucket
+# lies whole in one partition; each partition's buckets give their pairs by
+# the rule above; the union of the partitions' pairs is candidate_pairs'.
+
+# One band key record: which band, which article (its index in rank order
+# among the articles clustered), the bucket key.
+BAND_RECORD = np.dtype([("band", "<u4"), ("idx", "<u4"), ("key", "<u8")])
+
+
+def band_records(signatures: np.ndarray, index: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Every band key of some articles: ``signatures`` their rows,
+    ``index`` their indices in the whole clustering (< 2**32)."""
+    n = len(index)
+    out = np.empty(n * bands, dtype=BAND_RECORD)
+    for b in range(bands):
+        part = out[b * n:(b + 1) * n]
+        part["band"] = b
+        part["idx"] = index
+        part["key"] = band_keys(signatures, b, rows)
     return out
+
+
+def partition_of(records: np.ndarray, partitions: int) -> np.ndarray:
+    """The hash partition of each record's (band, key): equal buckets of one
+    band always meet, the same key in another band (another bucket) need not."""
+    with np.errstate(over="ignore"):
+        h = records["key"] ^ (records["band"].astype(np.uint64) * _BAND_MULT)
+        h ^= h >> np.uint64(29)
+        h *= _BAND_MULT
+        h ^= h >> np.uint64(32)
+    return (h % np.uint64(partitions)).astype(np.int64)
+
+
+def bucket_pairs(records: np.ndarray) -> np.ndarray:
+    """The distinct candidate pairs (packed codes, sorted) of the buckets
+    in ``records``, which must hold each of its buckets whole: the pairs
+    :func:`band_candidates` gives for those buckets, whatever the records'
+    order."""
+    if len(records) < 2:
+        return np.empty(0, dtype=np.uint64)
+    order = np.lexsort((records["idx"], records["key"], records["band"]))
+    r = records[order]
+    new_run = np.empty(len(r), dtype=bool)
+    new_run[0] = True
+    new_run[1:] = (r["band"][1:] != r["band"][:-1]) | (r["key"][1:] != r["key"][:-1])
+    return sorted_unique(_pair_codes(_bucket_pairs(r["idx"].astype(np.int64), new_run)))
