@@ -67,12 +67,12 @@ class BlockModel:
             return np.zeros(0, dtype=np.float32)
         p1 = self.stage1.predict(X, num_threads=1)
         prose = X[:, self.features.index("is_prose")] > 0
-        X2 = np.hstack([X, context_features(p1, art, prose)])
+        ctx = context_features(p1, art, prose)
         if need is None:
-            return self.stage2.predict(X2, num_threads=1).astype(np.float32)
+            return self.stage2.predict(np.hstack([X, ctx]), num_threads=1).astype(np.float32)
         out = np.zeros(len(X), dtype=np.float32)
         if need.any():
-            out[need] = self.stage2.predict(X2[need], num_threads=1)
+            out[need] = self.stage2.predict(np.hstack([X[need], ctx[need]]), num_threads=1)
         return out
 
 
@@ -112,7 +112,7 @@ class ClassifierStep:
         picked: list[Blocks] = []
         needs: list[list[bool]] = []
         for b in batch:
-            if _all_body(b):
+            if b._body is None and _all_body(b):
                 continue
             removed, body = b.removed, _body_now(b)
             need = [i not in removed and i not in body for i in b.nonblank]
