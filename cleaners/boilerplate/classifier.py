@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -101,52 +100,50 @@ class ClassifierStep:
         return self.model.score(X, art)
 
     def batch(self, batch: Sequence[Blocks]) -> None:
-        # A row needs a final score when no step removed it and it lies
-        # outside the protected body: guard outside_body refuses a body line
-        # whatever its score, so scoring one only counted the refusal. Body
-        # lines are not scored, and their refusals are no longer counted in
-        # Blocks.refused. An article with no such row is not featurised at
-        # all (the bulk of a clean corpus: its lines are all body prose);
-        # features, both stages and the context of the others are per
-        # article, so leaving it out of the batch changes no score.
-        picked: list[Blocks] = []
-        needs: list[list[bool]] = []
-        for b in batch:
-            if b._body is None and _all_body(b):
-                continue
-            removed, body = b.removed, _body_now(b)
-            need = [i not in removed and i not in body for i in b.nonblank]
-            if any(need):
-                picked.append(b)
-                needs.append(need)
+        # An article whose kept lines are all protected body is not scored:
+        # guard outside_body would refuse each of them whatever its score,
+        # so scoring them only counted refusals (those are no longer counted
+        # in Blocks.refused). That is most articles of a clean corpus.
+        # Features, both stages and the context are per article, so leaving
+        # one out of the batch changes no other article's scores; the
+        # others are scored and decided exactly as before.
+        picked = [b for b in batch if not _all_kept_are_body(b)]
         if not picked:
             return
-        need = np.fromiter(chain.from_iterable(needs), dtype=bool, count=sum(map(len, needs)))
+        need = np.fromiter((i not in b.removed for b in picked for i in b.nonblank),
+                           dtype=bool, count=sum(len(b.nonblank) for b in picked))
         X, art = local_features(picked, self.patterns)
         p = self.model.score(X, art, need)
         k = 0
         for b in picked:
             for i in b.nonblank:
-                if need[k] and p[k] >= self.threshold:
+                if p[k] >= self.threshold and i not in b.removed:
                     b.remove(i, "classifier", "outside_body", float(p[k]))
                 k += 1
 
 
 def _is_prose(line: str) -> bool:
     """:func:`cleaners.gates.is_prose`, without splitting a whole paragraph
-    to count past ten words or scanning it for its last character (the same
-    answer: ``str.split`` and ``rstrip`` know the whitespace ``\\s`` does;
-    tests/test_classifier.py compares the two)."""
+    to count past ten words or scanning it for its last character: the same
+    answer, since ``str.split`` and ``rstrip`` know the whitespace ``\\s``
+    does and a line of ten words is not blank (tests/test_classifier.py
+    compares the two)."""
     return (len(line.split(None, SENTENCE_WORDS - 1)) >= SENTENCE_WORDS
-            and _SENTENCE_END.search(line, max(len(line.rstrip()) - 1, 0)) is not None)
+            and _SENTENCE_END.search(line, len(line.rstrip()) - 1) is not None)
 
 
-def _all_body(b: Blocks) -> bool:
-    """Every line still kept is protected body, known without building the
-    body: kept lines are all prose and the prose lines form one run (no gap
-    wider than RUN_GAP), which is then the main run, all of it body. True
-    for most articles of a clean corpus, at a tenth of the body's cost."""
-    lines, removed = b.lines, b.removed
+def _all_kept_are_body(b: Blocks) -> bool:
+    """Every line still kept is in ``b.body``, known without building the
+    body when it is not built yet (building it here would also fix it
+    before the lead's dateline trim, which the steps after this one would
+    see): kept lines are all prose and the prose lines form one run (no gap
+    wider than RUN_GAP), which is then the main run, all of it body. At a
+    tenth of the body's cost."""
+    removed = b.removed
+    if b._body is not None:
+        body = b._body
+        return all(i in body or i in removed for i in b.nonblank)
+    lines = b.lines
     last = None
     for pos, i in enumerate(b.nonblank):
         if _is_prose(lines[i]):
@@ -156,16 +153,3 @@ def _all_body(b: Blocks) -> bool:
         elif i not in removed:
             return False
     return True
-
-
-def _body_now(b: Blocks) -> frozenset[int]:
-    """``b.body`` as :meth:`Blocks.remove` would read it now, left uncached
-    when it was: a step after this one (the lead's dateline trim) may change
-    the lines it is computed from, and a body cached here that the
-    unskipped classifier would not have cached would move what the steps
-    after it protect."""
-    if b._body is not None:
-        return b._body
-    body = b.body
-    b._body = None
-    return body
