@@ -184,8 +184,8 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
                                 for ln in lines[:-1]])
     for k, pat in enumerate(patterns.compiled()):
         hit = np.zeros(n_rows, dtype=bool)
-        for m in pat.finditer(short):
-            hit[np.searchsorted(s_starts, m.start(), side="right") - 1] = True
+        found = [m.start() for m in pat.finditer(short)]
+        hit[np.searchsorted(s_starts, found, side="right") - 1] = True
         X[:, col[f"pattern_{patterns.names[k]}"]] = hit
 
     # Per article: position, context, title, repetition. Computed over the
