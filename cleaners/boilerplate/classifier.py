@@ -17,7 +17,8 @@ step removes blocks scored at or above the configured threshold (reason
 ``classifier``, the score in the edit). The model is two LightGBM boosters
 in one JSON file (``configs/boilerplate-model.json``), trained by
 ``make train-boilerplate`` (``benchmarks/train_boilerplate.py``) and loaded
-once per process.
+once per process. An article whose kept blocks are all protected body (most
+of a clean corpus) is not scored: no score could remove any of them.
 """
 
 from __future__ import annotations
