@@ -144,3 +144,72 @@ def test_the_classifier_removes_the_furniture_the_rules_leave_and_every_paragrap
         for e in res.edits:
             if e.reason == "classifier":
                 assert e.score is not None and e.score >= cfg.boilerplate.classifier_threshold
+
+
+def test_an_articles_scores_do_not_depend_on_the_batch_around_it(cfg, bbc):
+    """The step leaves out of its batch the articles it need not score;
+    that is only sound while each article's features and scores are its
+    own, whatever else is in the batch."""
+    step = _classifier(cfg)
+    texts = [("\n\n".join(_with_furniture(paras, k) if k % 2 else paras), title) for k, (title, paras) in enumerate(bbc)]
+    together = step.scores([Blocks(text, title) for text, title in texts])
+    k = 0
+    for text, title in texts:
+        alone = step.scores([Blocks(text, title)])
+        assert together[k:k + len(alone)].tobytes() == alone.tobytes()
+        k += len(alone)
+
+
+def test_articles_left_unscored_have_nothing_but_body_kept(cfg, bbc):
+    """An article is left unscored only when every kept line is protected
+    body (nothing the model says could remove it), and a plain article is
+    left unscored; one with furniture is scored and loses it."""
+    from cleaners.boilerplate.classifier import _all_kept_are_body
+    from cleaners.gates import is_prose
+
+    rules = cfg.ruleset()
+    before = Boilerplate(rules, ("sections", "rules"), None)
+    plain = 0
+    for k, (title, paras) in enumerate(bbc):
+        # Plain; with furniture; split in two runs by lines a step removed
+        # (kept lines all prose, yet the smaller run is no body); prose no more.
+        gap = ["Advertisement", "Share this story"] * 4
+        variants = [paras, _with_furniture(paras, k), paras[:1] + gap + paras[1:], paras[:-1] + gap + paras[-1:],
+                    [p.rstrip(".") for p in paras]]
+        for n, lines in enumerate(variants):
+            for given in (title, ""):
+                b = Blocks("\n\n".join(lines), given)
+                if n in (2, 3):  # removed by a guard that leaves the body unbuilt
+                    for i in b.nonblank:
+                        if b.lines[i] in gap:
+                            b.remove(i, "advertisement", "convention")
+                else:
+                    for s in before.steps:
+                        s(b)
+                if _all_kept_are_body(b):
+                    assert all(i in b.body for i in b.nonblank if i not in b.removed)
+                elif n == 0 and all(map(is_prose, paras)):
+                    raise AssertionError(f"a plain article of prose paragraphs is scored: {title!r}")
+                plain += n == 0 and all(map(is_prose, paras))
+    assert plain
+    chain = Boilerplate(rules, tuple(cfg.boilerplate.steps), None, _classifier(cfg))
+    title, paras = bbc[0]
+    res = chain.strip_many([("\n\n".join(paras), title, "bbc", frozenset()),
+                            ("\n\n".join(_with_furniture(paras, 0)), title, "bbc", frozenset())])
+    assert not [e for e in res[0].edits if e.reason == "classifier"]
+    assert [e for e in res[1].edits if e.reason == "classifier"]
+
+
+def test_the_prose_test_that_picks_articles_is_the_gates_own(bbc):
+    from cleaners.boilerplate.classifier import _is_prose
+    from cleaners.gates import is_prose
+
+    words = "one two three four five six seven eight nine ten eleven".split()
+    lines = [p for _, paras in bbc for p in paras]
+    for n in (8, 9, 10, 11):
+        for end in (".", ". ", ".\u00a0", ".\t\u2003", "", " x", ")", "…", "?\u3000", "\u201d", ":", "-"):
+            for sep in (" ", "\u00a0", " \t ", "\u2009"):
+                lines.append(sep.join(words[:n]) + end)
+                lines.append(" " + sep.join(words[:n]) + end + "\u200b")
+    lines += ["", " ", ".", " . ", "\u00a0" * 12 + "."]
+    assert [_is_prose(ln) for ln in lines] == [is_prose(ln) for ln in lines]

@@ -45,6 +45,10 @@ _SPACE[ord(" ")] = 1
 _CLASSES = np.column_stack([_SPACE, _LETTER, _DIGIT, _UPPER, _PUNCT, _CODE,
                             (np.arange(256) >= 0x80).astype(np.int32)]).astype(np.uint8)
 _COL_UPPER = 3
+_CLASS_COLUMNS = tuple(np.ascontiguousarray(_CLASSES[:, k]) for k in range(_CLASSES.shape[1]))
+_STOP = np.zeros(256, dtype=np.uint8)
+for _c in ".!?":
+    _STOP[ord(_c)] = 1
 
 _ENDS = frozenset(".!?…:;\"”’'»)]")
 _TOKEN = re.compile(r"\w+")
@@ -102,27 +106,6 @@ def _log(x: np.ndarray) -> np.ndarray:
     return np.log1p(x.astype(np.float32))
 
 
-def _window(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean of ``values`` over the ``radius`` lines on each side, the line
-    itself left out."""
-    n = len(values)
-    c = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    lo = np.maximum(np.arange(n) - radius, 0)
-    hi = np.minimum(np.arange(n) + radius + 1, n)
-    total = c[hi] - c[lo] - values
-    count = hi - lo - 1
-    return np.divide(total, count, out=np.zeros(n), where=count > 0).astype(np.float32)
-
-
-def _shift(values: np.ndarray, by: int, fill: float) -> np.ndarray:
-    out = np.full(len(values), fill, dtype=np.float32)
-    if by > 0:
-        out[by:] = values[:-by] if len(values) > by else out[by:]
-    else:
-        out[:by] = values[-by:] if len(values) > -by else out[:by]
-    return out
-
-
 def _norm_key(line: str) -> str:
     return _DIGITS.sub("0", line.lower())
 
@@ -149,25 +132,21 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
     ends = np.concatenate([nl, [len(buf)]])
     nbytes = (ends - starts).astype(np.float32)
 
-    # One gather of every byte's classes and one segmented sum per line
-    # (lines are never empty: starts strictly increase).
-    cls = np.asfortranarray(_CLASSES[buf])
-    cap = np.zeros(len(buf), dtype=np.uint8)
-    up = cls[:, _COL_UPPER].astype(bool)
+    # Per class, one lookup of every byte and one segmented sum per line
+    # (lines are never empty: starts strictly increase; a segment runs to
+    # the next line's start, and the newline between is in no class).
+    def per_line(flags: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(flags, starts, dtype=np.int32).astype(np.float32)
+
+    spaces, letters_raw, digits, uppers, puncts, codes, nonascii = (per_line(np.take(c, buf)) for c in _CLASS_COLUMNS)
     # Words opening with a capital: a capital right after a space or at the
     # line's start.
+    up = np.take(_CLASS_COLUMNS[_COL_UPPER], buf)
+    cap = np.zeros(len(buf), dtype=np.uint8)
     cap[1:] = up[1:] & (buf[:-1] == 32)
     cap[starts] = up[starts]
     stop = np.zeros(len(buf), dtype=np.uint8)
-    stop[:-1] = np.isin(buf[:-1], (ord("."), ord("!"), ord("?"))) & (buf[1:] == 32)
-
-    def per_line(flags: np.ndarray) -> np.ndarray:
-        c = np.empty(len(flags) + 1, dtype=np.int32)
-        c[0] = 0
-        np.cumsum(flags, dtype=np.int32, out=c[1:])
-        return (c[ends] - c[starts]).astype(np.float32)
-
-    spaces, letters_raw, digits, uppers, puncts, codes, nonascii = (per_line(cls[:, k]) for k in range(cls.shape[1]))
+    stop[:-1] = np.take(_STOP, buf[:-1]) & (buf[1:] == 32)
     caps, stops = per_line(cap), per_line(stop)
     words = spaces + 1
     letters = np.maximum(letters_raw, 1)
@@ -205,8 +184,8 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
                                 for ln in lines[:-1]])
     for k, pat in enumerate(patterns.compiled()):
         hit = np.zeros(n_rows, dtype=bool)
-        for m in pat.finditer(short):
-            hit[np.searchsorted(s_starts, m.start(), side="right") - 1] = True
+        found = [m.start() for m in pat.finditer(short)]
+        hit[np.searchsorted(s_starts, found, side="right") - 1] = True
         X[:, col[f"pattern_{patterns.names[k]}"]] = hit
 
     # Per article: position, context, title, repetition. Computed over the
@@ -258,14 +237,15 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
         if b.title:
             title_tokens = set(_TOKEN.findall(b.title.lower()))
             limit = 3 * len(b.title) + 20
-            for k, ln in enumerate(art_lines):
-                if len(ln) <= limit:
-                    toks = _TOKEN.findall(ln.lower())
-                    if toks and title_tokens:
-                        inside = sum(1 for t in toks if t in title_tokens)
-                        cover[offset + k] = inside / len(toks)
-                        recall[offset + k] = len(set(toks) & title_tokens) / len(title_tokens)
-                        tl[offset + k] = is_title_line(ln, b.title)
+            if title_tokens:
+                in_title = title_tokens.__contains__
+                for k, ln in enumerate(art_lines):
+                    if len(ln) <= limit:
+                        toks = _TOKEN.findall(ln.lower())
+                        if toks:
+                            cover[offset + k] = sum(map(in_title, toks)) / len(toks)
+                            recall[offset + k] = len(title_tokens.intersection(toks)) / len(title_tokens)
+                            tl[offset + k] = _is_title_tokens(toks, b.title)
         keys = [_norm_key(ln) for ln in art_lines]
         seen: dict[str, int] = {}
         prefixes: dict[str, int] = {}
@@ -375,19 +355,40 @@ def context_features(p1: np.ndarray, art: np.ndarray, prose: np.ndarray) -> np.n
     bounds = np.flatnonzero(np.diff(art)) + 1
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(p1)]])
-    for s, e in zip(starts, ends):
-        p = p1[s:e].astype(np.float32)
+    p = p1.astype(np.float32)
+    # Batch-wide, except what must round as the model was trained: the
+    # article means (numpy's pairwise float32 sums of each article's own
+    # slice) and the window's running sums (float64, from each article's
+    # start); a segmented sum over the batch would round otherwise.
+    mean = np.empty(len(starts), dtype=np.float32)
+    mean_prose = np.empty(len(starts), dtype=np.float32)
+    running = []
+    for a, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        pa = p[s:e]
+        mean[a] = m = pa.mean()
         pr = prose[s:e]
-        mean = float(p.mean())
-        out[s:e, 0] = _shift(p, 1, mean)
-        out[s:e, 1] = _shift(p, -1, mean)
-        out[s:e, 2] = _shift(p, 2, mean)
-        out[s:e, 3] = _shift(p, -2, mean)
-        out[s:e, 4] = _window(p, 3)
-        mx = np.maximum.reduce([_shift(p, k, 0.0) for k in (1, 2, -1, -2)]) if e - s > 1 else np.zeros(1, np.float32)
-        out[s:e, 5] = mx
-        out[s:e, 6] = mean
-        out[s:e, 7] = float(p[pr].mean()) if pr.any() else mean
+        mean_prose[a] = pa[pr].mean() if pr.any() else m
+        running.append(np.cumsum(pa, dtype=np.float64))
+    counts = ends - starts
+    seg = _Segments(np.repeat(np.arange(len(starts)), counts), counts)
+    fill = mean[seg.art]
+    out[:, 0] = seg.shift(p, 1, fill)
+    out[:, 1] = seg.shift(p, -1, fill)
+    out[:, 2] = seg.shift(p, 2, fill)
+    out[:, 3] = seg.shift(p, -2, fill)
+    # Mean of the 3 rows on each side, the row left out, from the running
+    # sums: c[base + k] is the sum of an article's first k rows.
+    c = np.zeros(len(p) + len(starts), dtype=np.float64)
+    c[np.arange(len(p)) + seg.art + 1] = np.concatenate(running)
+    base = seg.first + seg.art
+    lo = np.maximum(seg.pos - 3, 0)
+    hi = np.minimum(seg.pos + 4, seg.n)
+    total = c[base + hi] - c[base + lo] - p
+    count = hi - lo - 1
+    out[:, 4] = np.divide(total, count, out=np.zeros(len(p)), where=count > 0)
+    out[:, 5] = np.maximum.reduce([seg.shift(p, k, 0.0) for k in (1, 2, -1, -2)])
+    out[:, 6] = fill
+    out[:, 7] = mean_prose[seg.art]
     return out
 
 
@@ -406,19 +407,23 @@ def is_title_line(line: str, title: str, min_share: float = 0.5) -> bool:
     name ("... - WSJ", "Classificação NASCAR | Autoracing | F1"), so a line
     counts when it equals one of the title's segments or when nearly all its
     words are the title's and it covers at least ``min_share`` of them."""
-    lt = _tokens(line)
+    return _is_title_tokens(_tokens(line), title, min_share)
+
+
+def _is_title_tokens(lt: list[str], title: str, min_share: float = 0.5) -> bool:
+    """:func:`is_title_line` of a line given as its tokens."""
     if not lt or not title:
         return False
-    tt, segments = _title_parts(title)
+    tt, segments, tset = _title_parts(title)
     if lt == tt or lt in segments:
         return True
     if len(lt) < 3:
         return False
-    tset = set(tt)
     inside = sum(1 for w in lt if w in tset)
     return inside >= 0.9 * len(lt) and len(set(lt) & tset) >= min_share * len(tset)
 
 
 @lru_cache(maxsize=64)
-def _title_parts(title: str) -> tuple[list[str], list[list[str]]]:
-    return _tokens(title), [_tokens(seg) for seg in _TITLE_SEP.split(title)]
+def _title_parts(title: str) -> tuple[list[str], list[list[str]], frozenset[str]]:
+    tt = _tokens(title)
+    return tt, [_tokens(seg) for seg in _TITLE_SEP.split(title)], frozenset(tt)
