@@ -45,8 +45,12 @@ SENTENCE_WORDS = 10
 
 def is_prose(line: str) -> bool:
     """A line that reads as prose: at least ``SENTENCE_WORDS`` words, ending
-    as a sentence ends."""
-    return bool(_SENTENCE_END.search(line)) and word_count(line) >= SENTENCE_WORDS
+    as a sentence ends. Called on every line by the body guard, so it
+    looks at the line's end only and splits no further than it must count."""
+    if _SENTENCE_END.search(line, max(0, len(line.rstrip()) - 1)) is None:
+        return False
+    return (len(line.split(None, SENTENCE_WORDS - 1)) >= SENTENCE_WORDS
+            or (not line.isascii() and word_count(line) >= SENTENCE_WORDS))
 
 
 def prose_sentences(text: str) -> int:

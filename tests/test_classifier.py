@@ -200,9 +200,16 @@ def test_articles_left_unscored_have_nothing_but_body_kept(cfg, bbc):
     assert [e for e in res[1].edits if e.reason == "classifier"]
 
 
-def test_the_prose_test_that_picks_articles_is_the_gates_own(bbc):
-    from cleaners.boilerplate.classifier import _is_prose
-    from cleaners.gates import is_prose
+def test_the_prose_test_reads_the_line_end_and_counts_words_as_word_count_does(bbc):
+    """is_prose looks at the end of a line only and splits no further than
+    ten words (it runs on every line): the same answer as the plain
+    definition, whitespace of every kind and unspaced scripts included."""
+    import re
+
+    from cleaners.gates import SENTENCE_WORDS, is_prose, word_count
+
+    def plain(line: str) -> bool:
+        return bool(re.search(r"[.!?…:;\"”’'»)\]。！？」』]\s*$", line)) and word_count(line) >= SENTENCE_WORDS
 
     words = "one two three four five six seven eight nine ten eleven".split()
     lines = [p for _, paras in bbc for p in paras]
@@ -211,5 +218,5 @@ def test_the_prose_test_that_picks_articles_is_the_gates_own(bbc):
             for sep in (" ", "\u00a0", " \t ", "\u2009"):
                 lines.append(sep.join(words[:n]) + end)
                 lines.append(" " + sep.join(words[:n]) + end + "\u200b")
-    lines += ["", " ", ".", " . ", "\u00a0" * 12 + "."]
-    assert [_is_prose(ln) for ln in lines] == [is_prose(ln) for ln in lines]
+    lines += ["", " ", ".", " . ", "\u00a0" * 12 + ".", "東京で会議が開かれ、新しい計画が発表された。", "東京。", "東京 で 会議。"]
+    assert [plain(ln) for ln in lines] == [is_prose(ln) for ln in lines]

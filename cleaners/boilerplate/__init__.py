@@ -15,9 +15,10 @@ configuration), each a small class with one job that reads an article's
   before the classifier and override it;
 * ``learned`` (:mod:`.learned`): lines that recur across many different
   articles of one source;
-* ``classifier`` (:mod:`.classifier`): a trained model scores every block
-  still kept; blocks scored at or above the configured threshold go, with
-  their score;
+* ``classifier`` (:mod:`.classifier`): a trained model scores the blocks
+  still kept (not in an article whose kept lines are all protected body,
+  where no score could remove anything); blocks scored at or above the
+  configured threshold go, with their score;
 * ``lead`` (:mod:`.rules`): a dateline glued to the first sentence;
 * ``offtopic`` (:mod:`.offtopic`): a paragraph spliced in from another story.
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..gates import _SENTENCE_END, SENTENCE_WORDS
+from ..gates import is_prose
 from .blocks import RUN_GAP, Blocks
 from .features import FEATURE_VERSION, FeaturePatterns, context_features, feature_names, local_features
 
@@ -123,16 +123,6 @@ class ClassifierStep:
                 k += 1
 
 
-def _is_prose(line: str) -> bool:
-    """:func:`cleaners.gates.is_prose`, without splitting a whole paragraph
-    to count past ten words or scanning it for its last character: the same
-    answer, since ``str.split`` and ``rstrip`` know the whitespace ``\\s``
-    does and a line of ten words is not blank (tests/test_classifier.py
-    compares the two)."""
-    return (len(line.split(None, SENTENCE_WORDS - 1)) >= SENTENCE_WORDS
-            and _SENTENCE_END.search(line, len(line.rstrip()) - 1) is not None)
-
-
 def _all_kept_are_body(b: Blocks) -> bool:
     """Every line still kept is in ``b.body``, known without building the
     body when it is not built yet (building it here would also fix it
@@ -147,7 +137,7 @@ def _all_kept_are_body(b: Blocks) -> bool:
     lines = b.lines
     last = None
     for pos, i in enumerate(b.nonblank):
-        if _is_prose(lines[i]):
+        if is_prose(lines[i]):
             if last is not None and pos - last - 1 > RUN_GAP:
                 return False
             last = pos
