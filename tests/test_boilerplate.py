@@ -573,3 +573,19 @@ def test_offtopic_check_that_would_take_most_of_a_page_takes_nothing(rules):
     res = strip_boilerplate(text, rules=rules)
     assert not [e for e in res.edits if e.reason == "offtopic"]
     assert all(p in res.text for p in paras)
+
+
+def test_a_related_box_inside_the_article_cuts_nothing_a_trailing_one_still_goes(rules, long_bbc):
+    """A section opener cuts only after the body, never across it: a
+    "Related stories" box with the article going on after it (a run of
+    its prose as long as half the main run) opens no trailing section.
+    The same box after the last paragraph, with its teaser links, goes."""
+    title, paras = long_bbc[2]
+    split = [*paras[:9], "Related stories", *paras[9:]]
+    res = strip_boilerplate("\n\n".join(split), title=title, rules=rules, offtopic_threshold=None)
+    assert all(p in res.text for p in paras)
+    assert res.refused.get("related", 0) >= 1
+    teasers = ["Fans queue overnight for tickets", "Markets close higher on Friday", "Weather: rain moves east"]
+    trailing = [*paras, "Related stories", *teasers]
+    res = strip_boilerplate("\n\n".join(trailing), title=title, rules=rules, offtopic_threshold=None)
+    assert all(p in res.text for p in paras) and not any(t in res.text for t in teasers)

@@ -22,7 +22,8 @@ guard is ``outside_body`` (the classifier, learned lines, page trimming and
 every rule not marked ``in_body``) cannot remove a protected line; the
 removal is refused and counted in :attr:`Blocks.refused`. A trailing section
 passes ``after_body`` only when the article's main run lies wholly before
-its opening line (:meth:`Blocks.body_before`).
+its opening line (:meth:`Blocks.body_before`) and no line of the body
+follows it (an article that goes on after a "Related" box).
 """
 
 from __future__ import annotations

@@ -305,7 +305,10 @@ class SectionStep(_RuleStep):
             share = s.tail_share if rule.tail_share is None else rule.tail_share
             for pos, i in enumerate(live):
                 if pos >= n * (1 - share) and prose[pos] >= s.section_min_prose and rule.pattern.search(lines[i]):
-                    if not b.body_before(live, pos):
+                    # After the main run, and taking no run of the body
+                    # either (an article split by a gallery or a "Related"
+                    # box goes on after it).
+                    if not b.body_before(live, pos) or not b.body.isdisjoint(live[pos:]):
                         b.refused[rule.reason] += 1
                         continue
                     for j in live[pos:]:
