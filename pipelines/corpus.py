@@ -170,6 +170,7 @@ class LshPlan:
     rows: int
     partitions: int
     where: str = ""  # the file of WHERE records, one per article indexed (in their order)
+    unit_rows: list[int] = field(default_factory=list)  # candidate rows of each unit's shard
 
 
 # Where an article LSH indexes lives, by its number: its shard (a place in
@@ -224,7 +225,11 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     copy of each exact group, in rank order. The numbers go to one file per
     shard (``lsh/<unit>.index.npy``, int64 per candidate row, -1 for rows
     not indexed), so that each shard's band keys can be computed where the
-    shard is (:func:`lsh_shard`). Reads the sidecars, no signature.
+    shard is (:func:`lsh_shard`). For verification where the pairs are
+    (:func:`lsh_verify`), where each numbered article lives and its counts
+    (``lsh/where.npy``, :data:`WHERE`) and each shard's entity sketches
+    (``lsh/<unit>.ents.npy``, from its sidecar: a shard written before
+    sidecars has them in its JSON only). Reads the sidecars, no signature.
     ``partitions``: how many hash partitions (None: one per such shard, at
     most :data:`MAX_PARTITIONS`); the pairs do not depend on it."""
     latest = _latest_versions(segments)
@@ -244,7 +249,7 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     where = np.empty(len(reps), dtype=WHERE)
     where["shingles"] = np.array(a.shingles, dtype=np.int64)[order[reps]]
     where["n_entities"] = np.array(a.n_ents, dtype=np.int64)[order[reps]]
-    units, start = [], 0
+    units, unit_rows, start = [], [], 0
     for si, shard, keep in a.rows:
         per_row = np.full(len(a.shard_ids[si, shard]), -1, dtype=np.int64)
         per_row[keep] = index[start:start + len(keep)]
@@ -256,11 +261,12 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
             where["unit"][per_row[indexed]] = len(units)
             where["row"][per_row[indexed]] = indexed
             units.append((si, shard, str(path)))
+            unit_rows.append(len(per_row))
         else:
             (folder / f"{_unit(si, shard)}.ents.npy").unlink()
     save_npy(folder / "where.npy", where)
     return LshPlan(units, len(reps), bands, rows, partitions or max(1, min(MAX_PARTITIONS, len(units))),
-                   str(folder / "where.npy"))
+                   str(folder / "where.npy"), unit_rows)
 
 
 def lsh_shard(seg: Segment, shard: str, index_path: str, prefix: str, num_perm: int, bands: int, rows: int,
@@ -377,8 +383,8 @@ def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str
 
 def shard_rows(segments: list[Segment], plan: LshPlan, num_perm: int) -> ShardRows:
     """The :class:`ShardRows` of the articles ``plan`` numbered."""
-    units = [(str(segments[si].signatures(shard)), str(Path(path).with_name(f"{_unit(si, shard)}.ents.npy")),
-              len(np.load(path, mmap_mode="r"))) for si, shard, path in plan.units]
+    units = [(str(segments[si].signatures(shard)), str(Path(path).with_name(f"{_unit(si, shard)}.ents.npy")), n)
+             for (si, shard, path), n in zip(plan.units, plan.unit_rows)]
     return ShardRows(plan.where, units, num_perm)
 
 
