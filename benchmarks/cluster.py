@@ -29,7 +29,8 @@ Then, on the processes run's output, each dedup step alone in a process
 of its own (``--dedup-step``), for the memory the worker running it needs:
 its peak RSS over its RSS before the step (Linux: ``VmHWM`` reset through
 ``/proc/self/clear_refs``), for the one-worker steps (``lsh_plan``,
-``dedup_corpus``) and the largest of the per-shard and per-partition ones.
+``dedup_corpus``) and the largest of the per-shard, per-partition and
+per-pair-partition (``lsh_verify``) ones.
 
 Prints one line per size and writes ``benchmarks/results/cluster.json``.
 """
@@ -138,10 +139,17 @@ def dedup_step(step: str, out: str, config: str, work: str, k: int) -> None:
         return
     plan = pickle.loads(plan_file.read_bytes())
     prefixes = [str(folder / corpus._unit(si, shard)) for si, shard, _ in plan.units]
-    pair_files = [str(folder / f"pairs-{p:05d}.npy") for p in range(plan.partitions)]
+    pair_prefixes = [str(folder / f"pairs-{p:05d}") for p in range(plan.partitions)]
+    edge_files = [str(folder / f"edges-{q:05d}.npy") for q in range(plan.partitions)]
+    rows = corpus.shard_rows(segments, plan, cfg.dedup.num_perm)
+
     def shard_args(k: int) -> tuple:
         si, shard, path = plan.units[k]
         return segments[si], shard, path, prefixes[k], cfg.dedup.num_perm, plan.bands, plan.rows, plan.partitions
+
+    def verify(q: int) -> None:  # keeps its count of candidate pairs for the corpus step
+        candidates, _verified = corpus.lsh_verify(q, pair_prefixes, rows, cfg.dedup.params(), edge_files[q])
+        (folder / f"candidates-{q:05d}").write_text(str(candidates), encoding="ascii")
 
     if step == "shard":
         _, peak = _peak_over_base(corpus.lsh_shard, *shard_args(k))
@@ -150,13 +158,20 @@ def dedup_step(step: str, out: str, config: str, work: str, k: int) -> None:
         for j in range(k, len(plan.units)):
             corpus.lsh_shard(*shard_args(j))
     elif step == "partition":
-        _, peak = _peak_over_base(corpus.lsh_partition, k, prefixes, pair_files[k])
-    elif step == "partitions":  # the ones from k on, not measured (dedup_corpus reads them all)
+        _, peak = _peak_over_base(corpus.lsh_partition, k, prefixes, pair_prefixes[k], plan.partitions)
+    elif step == "partitions":  # the ones from k on, not measured (the verification reads them all)
         peak = 0
         for j in range(k, plan.partitions):
-            corpus.lsh_partition(j, prefixes, pair_files[j])
+            corpus.lsh_partition(j, prefixes, pair_prefixes[j], plan.partitions)
+    elif step == "verify":
+        _, peak = _peak_over_base(verify, k)
+    elif step == "verifies":  # the ones from k on, not measured (dedup_corpus reads them all)
+        peak = 0
+        for j in range(k, plan.partitions):
+            verify(j)
     else:
-        _, peak = _peak_over_base(corpus.dedup_corpus, segments, cfg, True, out, work, None, pair_files)
+        candidates = sum(int((folder / f"candidates-{q:05d}").read_text(encoding="ascii")) for q in range(plan.partitions))
+        _, peak = _peak_over_base(corpus.dedup_corpus, segments, cfg, True, out, work, None, edge_files, rows, candidates)
     print(json.dumps({"peak": peak}))
 
 
@@ -179,8 +194,11 @@ def dedup_memory(out: Path, config: Path, work: Path, sample: int = 3) -> dict:
     run("shards", len(shards))
     parts = [run("partition", k)["peak"] for k in range(min(sample, plan["partitions"]))]
     run("partitions", len(parts))
+    verifies = [run("verify", k)["peak"] for k in range(min(sample, plan["partitions"]))]
+    run("verifies", len(verifies))
     return {"articles_indexed": plan["articles"], "lsh_plan": plan["peak"], "lsh_shard_max": max(shards, default=0),
-            "lsh_partition_max": max(parts, default=0), "dedup_corpus": run("corpus")["peak"]}
+            "lsh_partition_max": max(parts, default=0), "lsh_verify_max": max(verifies, default=0),
+            "dedup_corpus": run("corpus")["peak"]}
 
 
 def per_article(row: dict, n: int) -> dict:

@@ -11,10 +11,14 @@ only, never an object per article:
   :func:`lsh_shard` (one call per shard, mapped) writes the shard's band
   keys grouped by hash partition of (band, key); :func:`lsh_partition` (one
   call per partition, mapped) turns the whole buckets of its partition into
-  candidate pairs. Then :func:`dedup_corpus` (one call: on a Dask worker,
-  or in the driver process for the local executors) reads the segments'
-  index files, dedup sidecars and the partitions' pairs, verifies and
-  clusters, and writes into the run's work folder, per shard, what became
+  candidate pairs, grouped by hash partition of the pair; :func:`lsh_verify`
+  (one call per pair partition, mapped) verifies its pairs against the
+  signatures and entity sketches of their ends, read from the shards' files.
+  Then :func:`dedup_corpus` (one call: on a Dask worker, or in the driver
+  process for the local executors) reads the segments' index files, dedup
+  sidecars and the verified pairs, builds components and applies the
+  clustering rule (reading the signatures of the articles in a verified
+  pair only), and writes into the run's work folder, per shard, what became
   of each of its documents (``<unit>.assign.json``), plus the new
   ``kept.json`` and the run's changes; it returns counts.
 * :func:`write_part` (one call per shard, mapped) writes that shard's
@@ -41,8 +45,10 @@ from prefect.cache_policies import NO_CACHE
 
 from cleaners.dedup import cluster, rank_key
 from cleaners.dedup.clustering import representatives
-from cleaners.dedup.lsh import BAND_RECORD, band_records, bucket_pairs, partition_of, unpack_pairs
+from cleaners.dedup.lsh import BAND_RECORD, band_records, bucket_pairs, pair_partition, partition_of, unpack_pairs
+from cleaners.dedup.params import DedupParams
 from cleaners.dedup.shingles import sorted_unique
+from cleaners.dedup.verify import verify_some
 
 from . import executors
 from .config import Config
@@ -123,15 +129,15 @@ class _Active:
     exact: list[str] = field(default_factory=list)
     shingles: list[int] = field(default_factory=list)
     n_ents: list[int] = field(default_factory=list)
-    sigs: list[np.ndarray] = field(default_factory=list)  # per shard: its active rows' signatures
-    ents: list[np.ndarray] = field(default_factory=list)  # ... and entity sketches
     shard_ids: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # every candidate row's id
     rows: list[tuple[int, str, list[int]]] = field(default_factory=list)  # (segment, shard, its active rows)
 
 
-def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], num_perm: int | None) -> _Active:
-    """The active candidates' dedup fields from the shards' sidecars; their
-    signatures and entity sketches too unless ``num_perm`` is None."""
+def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entities_to: Path | None = None) -> _Active:
+    """The active candidates' dedup fields from the shards' sidecars, no
+    signature. ``entities_to``: a folder to write each shard's entity
+    sketches into (``<unit>.ents.npy``, every candidate row), for
+    :class:`ShardRows`."""
     a = _Active()
     for si, seg in enumerate(segments):
         for shard in seg.shards():
@@ -141,9 +147,8 @@ def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], num_per
             if not keep:
                 continue
             a.rows.append((si, shard, keep))
-            if num_perm is not None:
-                a.sigs.append(seg.load_signatures(shard, len(f["id"]), num_perm)[keep])
-                a.ents.append(f["entities"][keep])
+            if entities_to is not None:
+                save_npy(entities_to / f"{_unit(si, shard)}.ents.npy", f["entities"])
             for k in keep:
                 doc_id = f["id"][k]
                 a.ids.append(doc_id)
@@ -164,6 +169,55 @@ class LshPlan:
     bands: int
     rows: int
     partitions: int
+    where: str = ""  # the file of WHERE records, one per article indexed (in their order)
+    unit_rows: list[int] = field(default_factory=list)  # candidate rows of each unit's shard
+
+
+# Where an article LSH indexes lives, by its number: its shard (a place in
+# LshPlan.units) and row there; and the two counts verification reads of it.
+WHERE = np.dtype([("unit", "<u4"), ("row", "<u4"), ("shingles", "<i8"), ("n_entities", "<i8")])
+
+
+@dataclass
+class ShardRows:
+    """The signatures and entity sketches of indexed articles, by number,
+    read from the shards' files (memory-mapped: only the rows asked for are
+    read), with :data:`WHERE`; a :data:`~cleaners.dedup.verify.RowLoader`."""
+
+    where: str
+    units: list[tuple[str, str, int]]  # per unit: signature file, entity sketch file, rows
+    num_perm: int
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        w = np.load(self.where, mmap_mode="r")
+        return np.asarray(w["shingles"]), np.asarray(w["n_entities"])
+
+    def __call__(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = np.load(self.where, mmap_mode="r")[numbers]
+        sig = np.empty((len(numbers), self.num_perm), dtype=np.uint32)
+        ents = None
+        for u in np.unique(w["unit"]).tolist():
+            at = np.flatnonzero(w["unit"] == u)
+            sig_path, ents_path, rows = self.units[u]
+            sig[at] = _mapped_signatures(sig_path, rows, self.num_perm)[w["row"][at]]
+            shard_ents = np.load(ents_path, mmap_mode="r")
+            if ents is None:
+                ents = np.empty((len(numbers), shard_ents.shape[1]), dtype=np.uint32)
+            ents[at] = shard_ents[w["row"][at]]
+        return sig, ents if ents is not None else np.empty((0, 0), dtype=np.uint32)
+
+
+def _mapped_signatures(path: str, rows: int, num_perm: int) -> np.ndarray:
+    """A shard's signature matrix memory-mapped, checked as
+    :meth:`Segment.load_signatures` checks it."""
+    try:
+        sig = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: not a signature matrix ({exc})") from None
+    if sig.dtype != np.uint32 or sig.ndim != 2 or sig.shape != (rows, num_perm):
+        raise StateError(f"{path}: signatures {sig.dtype} {list(sig.shape)} do not match the {rows} candidates "
+                         f"of its shard × {num_perm} permutations")
+    return sig
 
 
 def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | None = None) -> LshPlan:
@@ -171,11 +225,17 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     copy of each exact group, in rank order. The numbers go to one file per
     shard (``lsh/<unit>.index.npy``, int64 per candidate row, -1 for rows
     not indexed), so that each shard's band keys can be computed where the
-    shard is (:func:`lsh_shard`). Reads the sidecars, no signature.
+    shard is (:func:`lsh_shard`). For verification where the pairs are
+    (:func:`lsh_verify`), where each numbered article lives and its counts
+    (``lsh/where.npy``, :data:`WHERE`) and each shard's entity sketches
+    (``lsh/<unit>.ents.npy``, from its sidecar: a shard written before
+    sidecars has them in its JSON only). Reads the sidecars, no signature.
     ``partitions``: how many hash partitions (None: one per such shard, at
     most :data:`MAX_PARTITIONS`); the pairs do not depend on it."""
     latest = _latest_versions(segments)
-    a = _active(segments, latest, None)
+    folder = Path(work) / "lsh"
+    folder.mkdir(parents=True, exist_ok=True)
+    a = _active(segments, latest, folder)
     bands, rows = cfg.dedup.params().bands()
     # In output order, as dedup_corpus hands them to cluster: rank order is
     # total, so the numbering does not depend on it, but the same input
@@ -186,9 +246,10 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
         raise ValueError("more than 2**32 articles in one clustering")
     index = np.full(len(a.ids), -1, dtype=np.int64)
     index[order[reps]] = np.arange(len(reps))
-    folder = Path(work) / "lsh"
-    folder.mkdir(parents=True, exist_ok=True)
-    units, start = [], 0
+    where = np.empty(len(reps), dtype=WHERE)
+    where["shingles"] = np.array(a.shingles, dtype=np.int64)[order[reps]]
+    where["n_entities"] = np.array(a.n_ents, dtype=np.int64)[order[reps]]
+    units, unit_rows, start = [], [], 0
     for si, shard, keep in a.rows:
         per_row = np.full(len(a.shard_ids[si, shard]), -1, dtype=np.int64)
         per_row[keep] = index[start:start + len(keep)]
@@ -196,8 +257,16 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
         if (per_row >= 0).any():
             path = folder / f"{_unit(si, shard)}.index.npy"
             save_npy(path, per_row)
+            indexed = np.flatnonzero(per_row >= 0)
+            where["unit"][per_row[indexed]] = len(units)
+            where["row"][per_row[indexed]] = indexed
             units.append((si, shard, str(path)))
-    return LshPlan(units, len(reps), bands, rows, partitions or max(1, min(MAX_PARTITIONS, len(units))))
+            unit_rows.append(len(per_row))
+        else:
+            (folder / f"{_unit(si, shard)}.ents.npy").unlink()
+    save_npy(folder / "where.npy", where)
+    return LshPlan(units, len(reps), bands, rows, partitions or max(1, min(MAX_PARTITIONS, len(units))),
+                   str(folder / "where.npy"), unit_rows)
 
 
 def lsh_shard(seg: Segment, shard: str, index_path: str, prefix: str, num_perm: int, bands: int, rows: int,
@@ -218,38 +287,78 @@ def lsh_shard(seg: Segment, shard: str, index_path: str, prefix: str, num_perm: 
     return sum(os.path.getsize(f"{prefix}.{name}.npy") for name in ("bands", "offsets"))
 
 
-def lsh_partition(p: int, prefixes: list[str], dest: str) -> int:
-    """The candidate pairs of partition ``p``: its slice of every shard's
-    band keys (each of its buckets is whole there), paired as one band in
-    one process would pair them; written to ``dest`` as packed codes
-    (uint64, sorted, distinct). Returns how many."""
+def _slices(p: int, prefixes: Sequence[str], data: str, dtype) -> np.ndarray:
+    """Partition ``p``'s slice of every ``<prefix>.<data>.npy`` (grouped by
+    partition, with ``<prefix>.offsets.npy``), concatenated."""
     chunks = []
     for prefix in prefixes:
         lo, hi = np.load(f"{prefix}.offsets.npy")[p:p + 2].tolist()
         if hi > lo:
-            chunks.append(np.array(np.load(f"{prefix}.bands.npy", mmap_mode="r")[lo:hi]))
-    codes = bucket_pairs(np.concatenate(chunks) if chunks else np.empty(0, dtype=BAND_RECORD))
-    save_npy(dest, codes)
+            chunks.append(np.array(np.load(f"{prefix}.{data}.npy", mmap_mode="r")[lo:hi]))
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)
+
+
+def _save_grouped(prefix: str, data: str, values: np.ndarray, part: np.ndarray, partitions: int) -> None:
+    order = np.argsort(part, kind="stable")
+    save_npy(f"{prefix}.{data}.npy", values[order])
+    save_npy(f"{prefix}.offsets.npy", np.searchsorted(part[order], np.arange(partitions + 1)))
+
+
+def lsh_partition(p: int, prefixes: list[str], dest: str, partitions: int) -> int:
+    """The candidate pairs of partition ``p``: its slice of every shard's
+    band keys (each of its buckets is whole there), paired as one band in
+    one process would pair them; written as packed codes (uint64, sorted,
+    distinct within the partition) grouped by hash partition of the pair
+    (:func:`~cleaners.dedup.lsh.pair_partition`, ``partitions`` of them)
+    into ``<dest>.pairs.npy`` and ``<dest>.offsets.npy``, for
+    :func:`lsh_verify`. Returns how many."""
+    codes = bucket_pairs(_slices(p, prefixes, "bands", BAND_RECORD))
+    _save_grouped(dest, "pairs", codes, pair_partition(codes, partitions), partitions)
     return len(codes)
 
 
-def _load_pairs(pair_files: Sequence[str]) -> np.ndarray:
-    """The union of the partitions' candidate pairs (a pair two bands found
-    can come from two partitions), int64 [m, 2], sorted."""
-    codes = [np.load(path) for path in pair_files]
-    return unpack_pairs(sorted_unique(np.concatenate(codes) if codes else np.empty(0, dtype=np.uint64)))
+# A verified pair: packed code (see unpack_pairs), estimated Jaccard and containment.
+EDGE = np.dtype([("code", "<u8"), ("jaccard", "<f8"), ("containment", "<f8")])
+
+
+def lsh_verify(q: int, prefixes: list[str], rows: ShardRows, params: DedupParams, dest: str) -> tuple[int, int]:
+    """Verify pair partition ``q``: the union of its slices of every band
+    partition's pairs (a pair two bands found lands here from both, and in
+    no other pair partition), estimated from the signatures and entity
+    sketches of their ends only (:func:`~cleaners.dedup.verify.verify_some`,
+    rows read from the shards' files); the verified ones with their
+    estimates into ``dest`` (:data:`EDGE`, sorted by code). Returns
+    (candidate pairs, verified pairs)."""
+    codes = sorted_unique(_slices(q, prefixes, "pairs", np.uint64))
+    shingles, n_entities = rows.counts()
+    pairs, jac, cont = verify_some(unpack_pairs(codes), rows, shingles, n_entities, params)
+    edges = np.empty(len(pairs), dtype=EDGE)
+    edges["code"] = (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+    edges["jaccard"], edges["containment"] = jac, cont
+    save_npy(dest, edges)
+    return len(codes), len(edges)
+
+
+def _load_verified(edge_files: Sequence[str], candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The pair partitions' verified pairs (disjoint), in the order of their
+    codes (the order verifying all candidates at once gives), as
+    ``cluster(verified=...)`` takes them."""
+    edges = np.concatenate([np.load(path) for path in edge_files] or [np.empty(0, dtype=EDGE)])
+    edges = edges[np.argsort(edges["code"], kind="stable")]
+    return unpack_pairs(edges["code"]), edges["jaccard"], edges["containment"], candidates
 
 
 def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
                 new_segment: int | None, partitions: int | None = None) -> DedupCounts:
     """Deduplicate on the run's executor: the LSH shuffle (plan, band keys
-    per shard, pairs per partition), then :func:`dedup_corpus` over the
-    partitions' pairs. The same functions over the same files whichever
-    executor runs them."""
+    per shard, pairs per partition), verification per pair partition, then
+    :func:`dedup_corpus` over the verified pairs. The same functions over
+    the same files whichever executor runs them."""
     ex = executors.current()
     Path(work).mkdir(parents=True, exist_ok=True)
-    pair_files: list[str] = []
-    shuffled, used = 0, 0
+    edge_files: list[str] = []
+    rows: ShardRows | None = None
+    shuffled, used, candidates = 0, 0, 0
     folder = Path(work) / "lsh"
     if enabled:
         plan = ex.call(lsh_plan, segments, cfg, work, partitions)
@@ -258,21 +367,36 @@ def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str
         shuffled = sum(ex.map(lsh_shard, [(segments[si], shard, path, prefix, cfg.dedup.num_perm, plan.bands, plan.rows,
                                            plan.partitions) for (si, shard, path), prefix in zip(plan.units, prefixes)],
                               "dedup keys"))
-        pair_files = [str(folder / f"pairs-{p:05d}.npy") for p in range(used)]
-        ex.map(lsh_partition, [(p, prefixes, dest) for p, dest in enumerate(pair_files)], "dedup pairs")
-    c = ex.call(dedup_corpus, segments, cfg, enabled, output, work, new_segment, pair_files)
+        pair_prefixes = [str(folder / f"pairs-{p:05d}") for p in range(used)]
+        ex.map(lsh_partition, [(p, prefixes, dest, used) for p, dest in enumerate(pair_prefixes)], "dedup pairs")
+        rows = shard_rows(segments, plan, cfg.dedup.num_perm)
+        edge_files = [str(folder / f"edges-{q:05d}.npy") for q in range(used)]
+        verified = ex.map(lsh_verify, [(q, pair_prefixes, rows, cfg.dedup.params(), dest)
+                                       for q, dest in enumerate(edge_files)], "dedup verify")
+        candidates = sum(c for c, _v in verified)
+    c = ex.call(dedup_corpus, segments, cfg, enabled, output, work, new_segment, edge_files, rows, candidates)
     c.partitions, c.shuffled_bytes = used, shuffled
     # The shuffle's files: the write needs none of them.
     shutil.rmtree(folder, ignore_errors=True)
     return c
 
 
+def shard_rows(segments: list[Segment], plan: LshPlan, num_perm: int) -> ShardRows:
+    """The :class:`ShardRows` of the articles ``plan`` numbered."""
+    units = [(str(segments[si].signatures(shard)), str(Path(path).with_name(f"{_unit(si, shard)}.ents.npy")), n)
+             for (si, shard, path), n in zip(plan.units, plan.unit_rows)]
+    return ShardRows(plan.where, units, num_perm)
+
+
 def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
-                 new_segment: int | None, pair_files: Sequence[str]) -> DedupCounts:
+                 new_segment: int | None, edge_files: Sequence[str], rows: ShardRows | None,
+                 candidates: int) -> DedupCounts:
     """Cluster every active candidate of every run so far (the clusters are
-    those a single run over all input would give), with the LSH candidate
-    pairs :func:`lsh_partition` wrote into ``pair_files``, and write what
-    became of each document into ``work``, for :func:`write_part`:
+    those a single run over all input would give), with the verified pairs
+    :func:`lsh_verify` wrote into ``edge_files`` (``candidates``: how many
+    pairs it verified) and the signatures and entity sketches of the
+    articles in them read through ``rows``, and write what became of each
+    document into ``work``, for :func:`write_part`:
 
     * ``<unit>.assign.json`` per shard: ``index``, one character per line of
       its index file, ``1`` where that line is the document's latest
@@ -286,9 +410,8 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
       and the kept articles a more complete copy replaced.
     """
     latest = _latest_versions(segments)
-    a = _active(segments, latest, cfg.dedup.num_perm)
-    ids, ranks, exact, shingles, n_ents, places = a.ids, a.ranks, a.exact, a.shingles, a.n_ents, a.places
-    sigs, ents, shard_ids = a.sigs, a.ents, a.shard_ids
+    a = _active(segments, latest)
+    ids, ranks, exact, shingles, n_ents, places, shard_ids = a.ids, a.ranks, a.exact, a.shingles, a.n_ents, a.places, a.shard_ids
     del a
     counts = DedupCounts(articles=len(ids))
     if not enabled or not ids:
@@ -300,12 +423,8 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
         order = sorted(range(len(ids)), key=places.__getitem__)
         ids, ranks, exact = [ids[k] for k in order], [ranks[k] for k in order], [exact[k] for k in order]
         shingles, n_ents = [shingles[k] for k in order], [n_ents[k] for k in order]
-        signatures = np.concatenate(sigs)[order]
-        entities = np.concatenate(ents)[order]
-        del sigs, ents
-        c = cluster(signatures, np.array(shingles), exact, ranks, cfg.dedup.params(), entities, np.array(n_ents),
-                    pairs=_load_pairs(pair_files))
-        del signatures, entities
+        c = cluster(None, np.array(shingles), exact, ranks, cfg.dedup.params(), None, np.array(n_ents),
+                    verified=_load_verified(edge_files, candidates), rows=rows)
         assignment = {
             ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
                      bool(c.exact[k]), c.relation_name(k))

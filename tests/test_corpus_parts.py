@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -159,9 +160,11 @@ def small_shards(run_flow, tmp_path_factory):
 
 
 def test_dedup_from_hash_partitions_is_dedup_in_one_process(small_shards, tmp_path, monkeypatch):
-    """Band keys shuffled into 1, 7 or 64 hash partitions, pairs found per
-    partition: every file dedup writes is byte for byte what clustering with
-    LSH over all signatures in one process writes."""
+    """Band keys shuffled into 1, 7 or 64 hash partitions, pairs found and
+    verified per partition: every file dedup writes is byte for byte what
+    LSH and verification over all signatures in one process write, and the
+    one clustering step reads the signatures of the articles in a verified
+    pair only."""
     import cleaners.dedup.clustering as clustering
     import pipelines.corpus as corpus
     from pipelines.config import load_config
@@ -173,22 +176,37 @@ def test_dedup_from_hash_partitions_is_dedup_in_one_process(small_shards, tmp_pa
         return {p.name: p.read_bytes() for p in sorted(work.iterdir())}
 
     with monkeypatch.context() as m:
-        m.setattr(corpus, "_load_pairs", lambda _files: None)  # cluster() then runs LSH itself
+        # cluster() then loads every signature, runs LSH and verifies itself.
+        m.setattr(corpus, "_load_verified", lambda *_a: None)
         one = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(tmp_path / "one"), None)
-    assert one.candidate_pairs > 0 and one.duplicates > 0
+    assert one.candidate_pairs > one.verified_pairs > 0 and one.duplicates > 0
 
     def not_here(*_a, **_k):
-        raise AssertionError("LSH over all signatures in one process")
+        raise AssertionError("LSH or verification over all signatures in one process")
 
     monkeypatch.setattr(clustering, "candidate_pairs", not_here)
+    monkeypatch.setattr(clustering, "verified_pairs", not_here)
+    loaded = []
+    real_cluster = corpus.cluster
+
+    def spy(*args, verified=None, rows=None, **kw):
+        def counted(numbers):
+            loaded.append((len(numbers), len(np.unique(verified[0]))))
+            return rows(numbers)
+        return real_cluster(*args, verified=verified, rows=counted, **kw)
+
+    monkeypatch.setattr(corpus, "cluster", spy)
     for partitions in (1, 7, 64):
         work = tmp_path / f"p{partitions}"
+        loaded.clear()
         c = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(work), None, partitions)
         assert (c.partitions, c.candidate_pairs, c.verified_pairs, c.clusters) == (
             partitions, one.candidate_pairs, one.verified_pairs, one.clusters)
         # 16 bytes per band key, 28 bands, one key per article indexed.
         assert c.shuffled_bytes > 16 * 28 * (c.articles - one.exact) // 2
         assert files(work) == files(tmp_path / "one"), partitions
+        # Only the ends of verified pairs, fewer than the articles indexed.
+        assert len(loaded) == 1 and loaded[0][0] == loaded[0][1] < c.articles - c.exact
     assert len(list((small_shards / "state" / "segments").glob("*/*.signatures.npy"))) > 3
 
 

@@ -345,3 +345,54 @@ def test_entity_sketch_counts_numbers_and_mid_sentence_names_only():
     found = [t for t, m in zip(tokens(text), entity_mask(text, b, s, e)) if m]
     assert found == ["hull", "3", "1", "monday", "bob", "smith", "york"]
     assert fingerprint(text, 3).n_entities == 7
+
+
+@pytest.mark.parametrize("partitions", [1, 7])
+def test_pairs_verified_per_pair_partition_give_the_clusters_of_one_process(bbc, partitions):
+    """Candidate pairs split by hash of the pair (a pair in two band
+    partitions lands in one pair partition), each verified with only its
+    ends' rows loaded: the verified pairs and estimates of verifying all at
+    once, and cluster(verified=..., rows=...) the clusters of cluster() over
+    every signature, reading the rows of the articles in a verified pair only."""
+    from cleaners.dedup import fingerprints
+    from cleaners.dedup.clustering import representatives
+    from cleaners.dedup.lsh import pair_partition, unpack_pairs
+    from cleaners.dedup.verify import EntitySketches, verified_pairs, verify_some
+
+    texts = [r["text"] for r in bbc[:300]] + [r["text"][:1500] for r in bbc[:50]]
+    texts += [r["text"].replace(".", ". Updated.", 3) for r in bbc[100:140]] + texts[:10]  # versions, exact copies
+    fps = fingerprints(texts, PARAMS.shingle_size)
+    sigs = Signer(PARAMS.num_perm, PARAMS.seed).sign_many([f.shingles for f in fps])
+    sizes = np.array([f.shingles.size for f in fps])
+    ents, n_ents = np.stack([f.entities for f in fps]), np.array([f.n_entities for f in fps])
+    keys = [f.exact for f in fps]
+    ranks = [rank_key(len(t.split()), None, f"a{k:04d}") for k, t in enumerate(texts)]
+    _o, _f, reps = representatives(keys, ranks)
+    cand = candidate_pairs(sigs[reps], *PARAMS.bands())
+    whole = verified_pairs(sigs[reps], sizes[reps].astype(np.float64), EntitySketches(ents, n_ents, reps), cand, PARAMS)
+
+    asked = []
+
+    def rows(numbers):
+        asked.append(numbers)
+        return sigs[reps[numbers]], ents[reps[numbers]]
+
+    codes = (cand[:, 0].astype(np.uint64) << np.uint64(32)) | cand[:, 1].astype(np.uint64)
+    part = pair_partition(codes, partitions)
+    got = [verify_some(unpack_pairs(codes[part == q]), rows, sizes[reps], n_ents[reps], PARAMS) for q in range(partitions)]
+    pairs = np.concatenate([g[0] for g in got])
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    verified = (pairs[order], np.concatenate([g[1] for g in got])[order], np.concatenate([g[2] for g in got])[order], len(cand))
+    for a, b in zip(verified[:3], whole):
+        assert np.array_equal(a, b)  # exactly: the same floats
+    assert 0 < len(whole[0]) < len(cand)
+
+    asked.clear()
+    one = cluster(sigs, sizes, keys, ranks, PARAMS, ents, n_ents)
+    split = cluster(None, sizes, keys, ranks, PARAMS, None, n_ents, verified=verified, rows=rows)
+    for name in ("canonical", "similarity", "containment", "exact", "relation"):
+        assert np.array_equal(getattr(one, name), getattr(split, name)), name
+    assert (one.candidate_pairs, one.verified_pairs) == (split.candidate_pairs, split.verified_pairs)
+    assert (one.canonical != np.arange(len(texts))).sum() > 50
+    # One load: the ends of the verified pairs, not every representative.
+    assert len(asked) == 1 and np.array_equal(asked[0], np.unique(whole[0])) and len(asked[0]) < len(reps) // 2

@@ -9,11 +9,11 @@ from .canonical import Clusters, most_complete_latest, relations
 from .components import follow_versions, version_graph
 from .lsh import candidate_pairs
 from .params import DedupParams
-from .verify import EntitySketches, estimate, verified_pairs
+from .verify import EntitySketches, RowLoader, estimate, verified_pairs
 
 
 def cluster(
-    signatures: np.ndarray,
+    signatures: np.ndarray | None,
     n_shingles: np.ndarray,
     exact_keys: list[str],
     ranks: list[tuple] | np.ndarray,
@@ -21,6 +21,8 @@ def cluster(
     entities: np.ndarray | None = None,
     n_entities: np.ndarray | None = None,
     pairs: np.ndarray | None = None,
+    verified: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None,
+    rows: RowLoader | None = None,
 ) -> Clusters:
     """Cluster articles into near-duplicate groups.
 
@@ -34,6 +36,13 @@ def cluster(
     [m, 2], indices of :func:`representatives`' ``reps``; from hash
     partitions of band keys, see :func:`~.lsh.bucket_pairs`); None computes
     them here from the signatures.
+    ``verified``: steps 2 and 3 done elsewhere (:func:`~.verify.verify_some`
+    per partition): the verified pairs (numbered as ``pairs``), their
+    estimated Jaccard and containment, and how many candidates there were.
+    ``rows``: instead of ``signatures`` / ``entities`` (then None), what
+    loads the rows of some representatives (:data:`~.verify.RowLoader`):
+    with ``verified``, only those of the articles in a verified pair are
+    loaded, the only ones the clustering rule and step 5 read.
 
     1. Exact copies (same ``exact_keys``) fold into their best-ranked copy.
     2. LSH, band by band, over one representative per exact group.
@@ -71,19 +80,32 @@ def cluster(
     exact[first_of != np.arange(n)] = True
 
     # 2. LSH over representatives, in rank order; 3. verify candidates.
-    sig = _Rows(signatures, reps)
+    m = len(reps)
     ns = n_shingles[reps].astype(np.float64)
-    # Entity sketches stay where they are (no copy per representative):
-    # the few pairs that need them index them through reps.
-    ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
-    if pairs is None:
-        pairs = candidate_pairs(sig, *params.bands())
-    n_candidates = len(pairs)
-    pairs, jac, cont = verified_pairs(sig, ns, ents, pairs, params)
+    if rows is None:
+        sig = _Rows(signatures, reps)
+        # Entity sketches stay where they are (no copy per representative):
+        # the few pairs that need them index them through reps.
+        ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
+    else:
+        # An article in no verified pair is a cluster of its own: nothing
+        # below reads its signature.
+        needed = np.unique(verified[0]) if verified is not None else np.arange(m)
+        sig_rows, ent_rows = rows(needed)
+        place = np.full(m, -1, dtype=np.int64)
+        place[needed] = np.arange(len(needed))
+        sig = _Rows(sig_rows, place)
+        ents = EntitySketches(ent_rows, np.asarray(n_entities)[reps[needed]], place) if ent_rows is not None else None
+    if verified is None:
+        if pairs is None:
+            pairs = candidate_pairs(sig, *params.bands())
+        n_candidates = len(pairs)
+        pairs, jac, cont = verified_pairs(sig, ns, ents, pairs, params)
+    else:
+        pairs, jac, cont, n_candidates = verified
     n_verified = len(pairs)
 
     # 4. Components that follow versions, split where they chain stories.
-    m = len(reps)
     graph = version_graph(pairs, jac, cont, ns, m, params)
     del pairs, jac, cont
     rep_canon = follow_versions(graph, sig, ns, ents, params)

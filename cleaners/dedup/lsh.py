@@ -151,3 +151,15 @@ def bucket_pairs(records: np.ndarray) -> np.ndarray:
     new_run[0] = True
     new_run[1:] = (r["band"][1:] != r["band"][:-1]) | (r["key"][1:] != r["key"][:-1])
     return sorted_unique(_pair_codes(_bucket_pairs(r["idx"].astype(np.int64), new_run)))
+
+
+def pair_partition(codes: np.ndarray, partitions: int) -> np.ndarray:
+    """The hash partition of each packed pair code: the same pair, found by
+    two bands in two band partitions, always lands in one pair partition,
+    so each pair partition's pairs are distinct from every other's."""
+    with np.errstate(over="ignore"):
+        h = codes * _BAND_MULT
+        h ^= h >> np.uint64(31)
+        h *= _BAND_MULT
+        h ^= h >> np.uint64(32)
+    return (h % np.uint64(partitions)).astype(np.int64)

@@ -3,6 +3,8 @@ signatures, and the entity test (do the numbers and names agree?)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .params import DedupParams
@@ -97,3 +99,26 @@ def verified_pairs(sig: np.ndarray, ns: np.ndarray, ents: EntitySketches | None,
         ok[test] = ents.same(pairs[test, 0], pairs[test, 1], p)
         pairs, jac, cont = pairs[ok], jac[ok], cont[ok]
     return pairs, jac, cont
+
+
+# What a caller that does not hold every signature hands to clustering: the
+# rows (signatures, entity sketches or None) of some articles, by their
+# numbers in rank order (``reps``' places), ascending.
+RowLoader = Callable[[np.ndarray], "tuple[np.ndarray, np.ndarray | None]"]
+
+
+def verify_some(pairs: np.ndarray, rows: RowLoader, n_shingles: np.ndarray, n_entities: np.ndarray,
+                p: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`verified_pairs` of ``pairs`` (numbers in rank order) with only
+    the rows of their ends loaded (``rows``); ``n_shingles`` / ``n_entities``
+    are indexed by those numbers. The values are those of verifying against
+    every signature: each pair's estimate reads its two rows only."""
+    if not len(pairs):
+        return pairs, np.empty(0), np.empty(0)
+    ends = np.unique(pairs)
+    sig, ents = rows(ends)
+    local = np.searchsorted(ends, pairs)
+    ns = np.asarray(n_shingles)[ends].astype(np.float64)
+    sketches = EntitySketches(ents, np.asarray(n_entities)[ends], np.arange(len(ends))) if ents is not None else None
+    kept, jac, cont = verified_pairs(sig, ns, sketches, local, p)
+    return ends[kept], jac, cont
