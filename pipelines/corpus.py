@@ -54,7 +54,8 @@ from . import executors
 from .config import Config
 from .formats.writers import write_corpus
 from .stages import position
-from .store import CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, read_jsonl, save_npy, write_json, write_jsonl
+from .store import (CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, load_signature_matrix, read_jsonl, save_npy,
+                    write_json, write_jsonl)
 from .tasks import logger
 
 OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
@@ -199,25 +200,12 @@ class ShardRows:
         for u in np.unique(w["unit"]).tolist():
             at = np.flatnonzero(w["unit"] == u)
             sig_path, ents_path, rows = self.units[u]
-            sig[at] = _mapped_signatures(sig_path, rows, self.num_perm)[w["row"][at]]
+            sig[at] = load_signature_matrix(sig_path, rows, self.num_perm, mapped=True)[w["row"][at]]
             shard_ents = np.load(ents_path, mmap_mode="r")
             if ents is None:
                 ents = np.empty((len(numbers), shard_ents.shape[1]), dtype=np.uint32)
             ents[at] = shard_ents[w["row"][at]]
         return sig, ents if ents is not None else np.empty((0, 0), dtype=np.uint32)
-
-
-def _mapped_signatures(path: str, rows: int, num_perm: int) -> np.ndarray:
-    """A shard's signature matrix memory-mapped, checked as
-    :meth:`Segment.load_signatures` checks it."""
-    try:
-        sig = np.load(path, mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise StateError(f"{path}: not a signature matrix ({exc})") from None
-    if sig.dtype != np.uint32 or sig.ndim != 2 or sig.shape != (rows, num_perm):
-        raise StateError(f"{path}: signatures {sig.dtype} {list(sig.shape)} do not match the {rows} candidates "
-                         f"of its shard × {num_perm} permutations")
-    return sig
 
 
 def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | None = None) -> LshPlan:

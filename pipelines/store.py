@@ -631,15 +631,20 @@ class Segment:
             yield from _parse_index(idx, self.escaped)
 
     def load_signatures(self, shard: str, rows: int, num_perm: int) -> np.ndarray:
-        path = self.signatures(shard)
-        try:
-            sig = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise StateError(f"{path}: not a signature matrix ({exc})") from None
-        if sig.dtype != np.uint32 or sig.ndim != 2 or sig.shape != (rows, num_perm):
-            raise StateError(f"{path}: signatures {sig.dtype} {list(sig.shape)} do not match the {rows} candidates "
-                             f"of {self.candidates(shard).name} × {num_perm} permutations")
-        return sig
+        return load_signature_matrix(self.signatures(shard), rows, num_perm)
+
+
+def load_signature_matrix(path: str | Path, rows: int, num_perm: int, mapped: bool = False) -> np.ndarray:
+    """A shard's signature matrix (memory-mapped with ``mapped``), checked
+    against the shard's candidate rows and the run's permutations."""
+    try:
+        sig = np.load(path, mmap_mode="r" if mapped else None)
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: not a signature matrix ({exc})") from None
+    if sig.dtype != np.uint32 or sig.ndim != 2 or sig.shape != (rows, num_perm):
+        raise StateError(f"{path}: signatures {sig.dtype} {list(sig.shape)} do not match the {rows} candidates "
+                         f"of its shard × {num_perm} permutations")
+    return sig
 
 
 def seen_ids(segments: Iterable[Segment]) -> dict[str, tuple[str, str]]:
