@@ -22,8 +22,8 @@ guard is ``outside_body`` (the classifier, learned lines, page trimming and
 every rule not marked ``in_body``) cannot remove a protected line; the
 removal is refused and counted in :attr:`Blocks.refused`. A trailing section
 passes ``after_body`` only when the article's main run lies wholly before
-its opening line (:meth:`Blocks.body_before`) and no line of the body
-follows it (an article that goes on after a "Related" box).
+its opening line and no run of the body follows it (an article that goes
+on after a "Related" box; :meth:`Blocks.body_before`).
 """
 
 from __future__ import annotations
@@ -109,11 +109,13 @@ class Blocks:
 
     def body_before(self, live: list[int], pos: int) -> bool:
         """A trailing section opening at ``live[pos]`` cuts after the body:
-        the largest run of prose lies before the opening line, counting the
-        opening line as a break (a run that continues past it is not the
-        article's)."""
+        the largest run of prose lies before the opening line, and no run
+        after it holds half as many words (a run of the body by the body's
+        own measure, :data:`RUN_SHARE`: an article that goes on after a
+        "Related" box). The opening line counts as a break, so a thread of
+        a few comments after the story is not read as the story going on."""
         before = _largest(prose_runs(self.lines, live[:pos]))
-        return before > 0 and before >= _largest(prose_runs(self.lines, live[pos + 1:]))
+        return before > 0 and _largest(prose_runs(self.lines, live[pos + 1:])) < RUN_SHARE * before
 
     def live(self) -> list[int]:
         """Indices of the non-blank lines no step has removed, in order."""

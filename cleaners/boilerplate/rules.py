@@ -51,9 +51,14 @@ class Rule:
     tail_share: float | None = None
     # line only: the rule may take a line of the article's protected body
     # (guard "convention"): for conventions shaped like a sentence
-    # (reporting credits, sign-up offers, widget code), whose precision
+    # (cookie notices, widget code) at precision 0.99, which
     # benchmarks/rule_precision.py prints. Other rules pass "outside_body".
     in_body: bool = False
+    # section_end only: the section's own lines read as prose (a comment
+    # thread), so prose after its opening line is not the article going on
+    # unless it is a run of the body's size. A section of headlines (related
+    # links) takes no line of the body at all.
+    prose_section: bool = False
     # Where the rule was written ("rules.toml [[line]] #3"), so that a
     # removal can be traced to its rule (benchmarks/rule_precision.py).
     name: str = ""
@@ -108,7 +113,7 @@ class RulesError(ValueError):
 
 
 _RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool,
-              "in_body": bool}
+              "in_body": bool, "prose_section": bool}
 _SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page", "classifier")
 
 
@@ -180,6 +185,8 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
         raise RulesError(f"{where}: tail_share = {d['tail_share']!r} (only for [[section_end]], in (0, 1])")
     if d.get("in_body") and kind != "line":
         raise RulesError(f"{where}: in_body is only for [[line]] rules")
+    if d.get("prose_section") and kind != "section_end":
+        raise RulesError(f"{where}: prose_section is only for [[section_end]] rules")
     if "max_words" in d and d["max_words"] < 1:
         raise RulesError(f"{where}: max_words = {d['max_words']!r} must be at least 1")
     # Patterns that rely on capitals (city datelines) must say so: under
@@ -189,7 +196,8 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
         pattern = regex.compile(d["pattern"], flags)
     except regex.error as exc:
         raise RulesError(f"{where}: pattern does not compile ({exc}): {d['pattern']!r}") from None
-    return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"), d.get("in_body", False), where)
+    return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"), d.get("in_body", False),
+                d.get("prose_section", False), where)
 
 
 def _unknown(d: Mapping[str, Any], known, where: str) -> None:
@@ -305,10 +313,10 @@ class SectionStep(_RuleStep):
             share = s.tail_share if rule.tail_share is None else rule.tail_share
             for pos, i in enumerate(live):
                 if pos >= n * (1 - share) and prose[pos] >= s.section_min_prose and rule.pattern.search(lines[i]):
-                    # After the main run, and taking no run of the body
-                    # either (an article split by a gallery or a "Related"
-                    # box goes on after it).
-                    if not b.body_before(live, pos) or not b.body.isdisjoint(live[pos:]):
+                    # After the article's main run; and a section of
+                    # headlines takes no line of the body either (an article
+                    # that goes on after a "Related" box).
+                    if not b.body_before(live, pos) or (not rule.prose_section and not b.body.isdisjoint(live[pos:])):
                         b.refused[rule.reason] += 1
                         continue
                     for j in live[pos:]:
