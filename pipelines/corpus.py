@@ -497,7 +497,7 @@ def deduplicate(segments: list[Segment], cfg: Config, enabled: bool, output: str
     if enabled and c.articles:
         logger().info(
             "deduplicated %d articles into %d clusters: %d duplicates (%d exact); %d LSH candidate pairs from %d "
-            "partitions (%d bytes of band keys shuffled), %d verified",
+            "hash partition(s) (%d bytes of band keys shuffled), %d verified",
             c.articles, c.clusters, c.duplicates, c.exact, c.candidate_pairs, c.partitions, c.shuffled_bytes,
             c.verified_pairs,
         )
