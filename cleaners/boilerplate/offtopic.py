@@ -29,11 +29,10 @@ class OfftopicParams:
 
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
-    # A splice is a paragraph or two, never the larger part of the page it
-    # was spliced into; when the check would take more than this share of
-    # the words still kept, it has misread the page (a page whose title is
-    # "Menu", a directory of short entries) and takes nothing.
-    max_body_share: float = 0.5
+    # A splice is a paragraph or two; when the check would take more than
+    # this share of the words still kept, it has misread the page (a page
+    # whose title is "Menu", a directory of short entries) and takes nothing.
+    max_body_share: float = 1 / 3
     max_relative: float = 0.4
     anchor_weight: float = 0.0
     unanchored_max_title_words: int = 0
@@ -380,11 +379,10 @@ class OfftopicStep:
                  if is_offtopic(score, self.params, self.max_shared) for i in score.lines]
         if not found:
             return
-        # A splice is a paragraph or two, and the host article is the larger
-        # part of the page. Paragraphs found beyond that share of the text
-        # still kept mean the check misread the page (a listing, a
-        # directory, a page of short entries): it removes nothing rather
-        # than guess which of them belong.
+        # A splice is a paragraph or two. Paragraphs found beyond that share
+        # of the text still kept mean the check misread the page (a
+        # listing, a directory, a page of short entries): it removes
+        # nothing rather than guess which of them belong.
         taken = sum(word_count(b.lines[i]) for i in found)
         if taken > self.params.max_body_share * sum(word_count(kept[i]) for i in b.live()):
             b.refused["offtopic"] += len(found)
