@@ -357,10 +357,12 @@ def id_quarantine(parts: Sequence[str], dests: Sequence[str], folder: str, stagi
     def held_by_valid(name: str) -> bool:
         if name not in known:
             missing.add(name)
-            return False  # not asked yet: the names after it are then asked too, and decided next round
+            # Not answered yet: taken as free so that the walk goes on and
+            # asks what later records try; nothing is written this round.
+            return False
         return known[name][0]
 
-    records = [Rejected(d.id, d.detail, d.path, d.line, d.raw, d.reason) for d in q.records]
+    records = q.records
     if not known and records:
         # The first round asks, for each record, its own name and its first
         # renamings: what nearly every record needs.
