@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import unicodedata
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -270,36 +269,67 @@ def test_id_partitions_are_the_same_in_every_process():
         assert json.loads(out) == here
 
 
-def test_a_run_with_one_id_partition_writes_what_a_run_with_many_writes(run_flow, tmp_path, monkeypatch):
+def _flow_input(base: Path) -> Path:
+    _adversarial_input(base / "in" / "a")
+    _write_jsonl(base / "in" / "b" / "01.jsonl", [{"id": "R", "text": _story(50)}, {"id": "X", "text": _story(51)},
+                                                  {"id": "X"}, {"id": "a3", "text": _story(52)}, "{broken"])
+    return base / "in"
+
+
+def _runs(run_flow, inputs: Path, out: Path, config: Path, at_once: bool = True) -> list[dict]:
+    """Nightly runs (a, then b) and, with ``at_once``, one run over both;
+    the counts of their run records."""
+    for d in ("a", "b"):
+        run_flow(inputs / d, out / "nightly", config)
+    records = sorted((out / "nightly" / "runs").glob("*.json"))
+    if at_once:
+        run_flow(inputs, out / "one", config)
+        records += sorted((out / "one" / "runs").glob("*.json"))
+    return [{k: v for k, v in json.loads(p.read_text())["counts"].items() if "seconds" not in k} for p in records]
+
+
+def _same_outputs(out: Path, reference: Path, kinds=("nightly", "one")) -> None:
+    for kind in kinds:
+        for name in ("articles.jsonl", "dropped.jsonl"):
+            assert (out / kind / name).read_bytes() == (reference / kind / name).read_bytes(), (kind, name)
+
+
+@pytest.fixture(scope="module")
+def flows(run_flow, tmp_path_factory):
+    """The adversarial input run nightly and at once, shards of 2 articles
+    (parts of one or two files: one id partition per part)."""
+    base = tmp_path_factory.mktemp("ids-flow")
+    inputs = _flow_input(base)
+    config = base / "small.toml"
+    config.write_text("[run]\nshard_size = 2\nworkers = 1\n", encoding="utf-8")
+    assert len(intake.plan_parts(scan(str(inputs / "a")), 2)) > 5
+    return inputs, config, base / "many", _runs(run_flow, inputs, base / "many", config)
+
+
+def test_a_run_with_one_id_partition_writes_what_a_run_with_many_writes(flows, run_flow, tmp_path, monkeypatch):
     """The whole flow, nightly runs and one, with every id in one partition
     and with one partition per part: the same outputs, byte for byte, and
     the same counts in the run records."""
-    _adversarial_input(tmp_path / "in" / "a")
-    _write_jsonl(tmp_path / "in" / "b" / "01.jsonl", [{"id": "R", "text": _story(50)}, {"id": "X", "text": _story(51)},
-                                                      {"id": "X"}, {"id": "a3", "text": _story(52)}, "{broken"])
-    config = tmp_path / "small.toml"
-    config.write_text("[run]\nshard_size = 2\nworkers = 1\n", encoding="utf-8")
-    seen_partitions = Counter()
-    real = intake.resolve_steps
-
-    def counted(parts_, segments, staging, partitions=None, *a):
-        seen_partitions[max(1, min(intake.MAX_ID_PARTITIONS, len(parts_)))] += 1
-        return real(parts_, segments, staging, partitions, *a)
-
-    monkeypatch.setattr(intake, "resolve_steps", counted)
-
-    def runs(out: Path) -> list[dict]:
-        for d in ("a", "b"):
-            run_flow(tmp_path / "in" / d, out / "nightly", config)
-        run_flow(tmp_path / "in", out / "one", config)
-        records = sorted((out / "nightly" / "runs").glob("*.json")) + sorted((out / "one" / "runs").glob("*.json"))
-        return [{k: v for k, v in json.loads(p.read_text())["counts"].items() if "seconds" not in k} for p in records]
-
-    many = runs(tmp_path / "many")
-    assert max(seen_partitions) > 5
+    inputs, config, many, counts = flows
     monkeypatch.setattr(intake, "MAX_ID_PARTITIONS", 1)
-    one = runs(tmp_path / "one")
-    assert one == many
-    for kind in ("nightly", "one"):
-        for name in ("articles.jsonl", "dropped.jsonl"):
-            assert (tmp_path / "one" / kind / name).read_bytes() == (tmp_path / "many" / kind / name).read_bytes(), (kind, name)
+    assert _runs(run_flow, inputs, tmp_path, config) == counts
+    _same_outputs(tmp_path, many)
+
+
+def test_dask_resolves_ids_on_its_workers_with_the_bytes_of_processes(flows, run_flow, tmp_path, monkeypatch):
+    """``executor = "dask"``, two workers, nightly runs: the same outputs
+    and counts as the process executor, and no step of id resolution ran
+    in the driver (its copies of the steps' insides fail; the workers
+    import their own)."""
+    pytest.importorskip("distributed")
+    inputs, _config, many, counts = flows
+
+    def not_here(*_args, **_kw):
+        raise AssertionError("ran in the driver")
+
+    for name in ("_save_grouped_lines", "_partition_ids", "_quarantined"):
+        monkeypatch.setattr(intake, name, not_here)
+    config = tmp_path / "dask.toml"
+    config.write_text('[run]\nexecutor = "dask"\nworkers = 2\nshard_size = 2\n', encoding="utf-8")
+    assert _runs(run_flow, inputs, tmp_path, config, at_once=False) == counts[:2]
+    _same_outputs(tmp_path, many, ("nightly",))
