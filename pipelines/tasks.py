@@ -101,7 +101,7 @@ def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segmen
     """Read every document of the input into shard files; quarantine what
     cannot be read; skip documents earlier runs (``segments``) already
     processed. The work is :mod:`pipelines.intake`'s: parts read on the
-    executor, ids resolved once in input order, kept lines cut into shards;
+    executor, ids resolved per hash partition of the id, kept lines cut into shards;
     this process only lists the files."""
     log = logger()
     found = scan(input_path)
@@ -119,7 +119,7 @@ def read_input(input_path: str, staging: str, cfg: Config, segments: list[Segmen
     root = str(Path(found.root).absolute())
     skipped_records = _map(intake.read_part, [(files, root, prefix, cfg.input.max_file_bytes) for files, prefix in zip(parts, prefixes)],
                 "read", progress)
-    res = ex.call(intake.resolve_ids, prefixes, segments, staging)
+    res = intake.resolve_steps(prefixes, segments, staging)
     cut = _map(intake.cut_part, [(prefix, str(parts_dir / f"raw-{p:05d}"), cfg.run.shard_size, cfg.extract.shard_pages)
                                  for p, prefix in enumerate(prefixes)], "shard", progress)
     # Shards numbered in input order (NNNNN, as pass 2 writes them), out of
