@@ -369,13 +369,14 @@ def dedup_components(work: str, edge_files: Sequence[str], groups: Sequence[tupl
     the articles to cluster grouped into batches of whole components: a
     component of two or more articles (representatives, or one with exact
     copies) with every member of their exact groups. Components go to
-    batches in the order of their best-ranked member, cut where the
-    running count of articles passes each batch's share, so the batches
-    hold about as many articles each (a component is never cut: one of
-    2,000 copies is one batch's). Writes, under ``<work>/components``, the
+    batches largest first, each to the batch with the fewest articles so
+    far (ties: by best-ranked member, then the lower batch), so the batches
+    hold about as many articles each where the components allow (a
+    component is never cut: one of 2,000 copies is one batch's). Writes, under ``<work>/components``, the
     members grouped by batch (:data:`MEMBER`, in shard and row order) and
     each pair partition's edges grouped by batch. ``batches``: how many at
-    most (None: one per pair partition); the clusters do not depend on it.
+    most (None: one per pair partition; never more than components); the
+    clusters do not depend on it.
     Every other article is a cluster of its own."""
     folder = Path(work) / "components"
     folder.mkdir(parents=True, exist_ok=True)
@@ -400,16 +401,21 @@ def dedup_components(work: str, edge_files: Sequence[str], groups: Sequence[tupl
     comps = np.flatnonzero(per_comp >= 2)
     if not len(comps):
         return Components(0)
-    want = max(1, batches or len(edge_files))
+    # Largest first, each to the batch holding the fewest articles so far
+    # (ties to the lower batch): one component of nearly every article
+    # takes a batch of its own, the rest share the others.
+    want = min(max(1, batches or len(edge_files)), len(comps))
     weight = per_comp[comps]
-    before = np.cumsum(weight) - weight
-    cut = before * want // int(weight.sum())
-    # Batches that received no component are skipped, so each one is used.
-    _u, batch = np.unique(cut, return_inverse=True)
-    n_batches = len(_u)
+    loads = [(0, b) for b in range(want)]
+    batch = np.empty(len(comps), dtype=np.int64)
+    for k in np.argsort(-weight, kind="stable").tolist():
+        load, b = heapq.heappop(loads)
+        batch[k] = b
+        heapq.heappush(loads, (load + int(weight[k]), b))
+    n_batches = want
     batch_of = np.full(_n, -1, dtype=np.int64)
     batch_of[comps] = batch
-    del per_comp, comps, weight, before, cut, batch
+    del per_comp, comps, weight, batch, loads
 
     chunks, parts = [], []
     for u, (_si, _shard, path) in enumerate(groups):
