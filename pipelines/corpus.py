@@ -14,13 +14,17 @@ only, never an object per article:
   candidate pairs, grouped by hash partition of the pair; :func:`lsh_verify`
   (one call per pair partition, mapped) verifies its pairs against the
   signatures and entity sketches of their ends, read from the shards' files.
-  Then :func:`dedup_corpus` (one call: on a Dask worker, or in the driver
-  process for the local executors) reads the segments' index files, dedup
-  sidecars and the verified pairs, builds components and applies the
-  clustering rule (reading the signatures of the articles in a verified
-  pair only), and writes into the run's work folder, per shard, what became
-  of each of its documents (``<unit>.assign.json``), plus the new
-  ``kept.json`` and the run's changes; it returns counts.
+  Then :func:`dedup_components` (one call) labels the connected components
+  of the verified pairs (int arrays only) and groups the components of two
+  or more articles into batches; :func:`dedup_batch` (one call per batch,
+  mapped) applies the clustering rule to its components, reading its
+  members' sidecar rows and the signatures of those in a verified pair;
+  :func:`dedup_corpus` (one call: on a Dask worker, or in the driver
+  process for the local executors) merges the batches' entries with the
+  articles of no component (clusters of their own) and writes into the
+  run's work folder, per shard, what became of each of its documents
+  (``<unit>.assign.json``), plus the new ``kept.json`` and the run's
+  changes; it returns counts.
 * :func:`write_part` (one call per shard, mapped) writes that shard's
   output rows, serialised and in output order, into part files;
   :func:`write_outputs` then merges the parts by position in the driver,
@@ -372,21 +376,22 @@ def dedup_components(work: str, edge_files: Sequence[str], groups: Sequence[tupl
     batches largest first, each to the batch with the fewest articles so
     far (ties: by best-ranked member, then the lower batch), so the batches
     hold about as many articles each where the components allow (a
-    component is never cut: one of 2,000 copies is one batch's). Writes, under ``<work>/components``, the
-    members grouped by batch (:data:`MEMBER`, in shard and row order) and
-    each pair partition's edges grouped by batch. ``batches``: how many at
-    most (None: one per pair partition; never more than components); the
-    clusters do not depend on it.
-    Every other article is a cluster of its own."""
+    component is never cut: one of 2,000 copies is one batch's). Writes,
+    under ``<work>/components``, the members grouped by batch
+    (:data:`MEMBER`, in shard and row order) and each pair partition's
+    edges grouped by batch. ``batches``: how many at most (None: one per
+    pair partition; never more than components); the clusters do not
+    depend on it. Every other article is a cluster of its own."""
     folder = Path(work) / "components"
     folder.mkdir(parents=True, exist_ok=True)
     if not articles:
         return Components(0)
-    # 8 bytes per edge at a time: the ends as int32 (numbers are < 2**32).
-    i = np.concatenate([(np.load(p, mmap_mode="r")["code"] >> np.uint64(32)).astype(np.int32) for p in edge_files]
-                       or [np.empty(0, dtype=np.int32)])
-    j = np.concatenate([(np.load(p, mmap_mode="r")["code"] & np.uint64(0xFFFFFFFF)).astype(np.int32)
-                        for p in edge_files] or [np.empty(0, dtype=np.int32)])
+    # The ends only, 8 bytes per edge below 2**31 articles (scipy's indices).
+    idx = np.int32 if articles < 1 << 31 else np.int64
+    i = np.concatenate([(np.load(p, mmap_mode="r")["code"] >> np.uint64(32)).astype(idx) for p in edge_files]
+                       or [np.empty(0, dtype=idx)])
+    j = np.concatenate([(np.load(p, mmap_mode="r")["code"] & np.uint64(0xFFFFFFFF)).astype(idx)
+                        for p in edge_files] or [np.empty(0, dtype=idx)])
     graph = coo_matrix((np.ones(len(i), dtype=bool), (i, j)), shape=(articles, articles)).tocsr()
     del i, j
     _n, labels = connected_components(graph, directed=False)
@@ -395,7 +400,7 @@ def dedup_components(work: str, edge_files: Sequence[str], groups: Sequence[tupl
     size = np.zeros(articles, dtype=np.int64)
     for _si, _shard, path in groups:
         number = np.load(path)["number"]
-        size += np.bincount(number[number >= 0], minlength=articles)
+        np.add.at(size, number[number >= 0], 1)  # (a bincount per shard would cost the corpus per shard)
     per_comp = np.bincount(labels, weights=size, minlength=_n).astype(np.int64)
     del size
     comps = np.flatnonzero(per_comp >= 2)
