@@ -113,7 +113,9 @@ def _peak_over_base(fn, *args):
 def dedup_step(step: str, out: str, config: str, work: str, k: int) -> None:
     """One dedup step over the output ``out`` (a finished run), in this
     process; prints the peak RSS it added. ``plan`` first (it writes
-    ``work``), then ``shard``/``partition`` ``k``, then ``corpus``."""
+    ``work``), then ``shard``/``partition``/``verify`` ``k``, then
+    ``components``, ``batch`` ``k`` (and ``batches``: every other), then
+    ``corpus`` (the per-shard assignments from the batches)."""
     from pipelines import corpus
     from pipelines.config import load_config
     from pipelines.store import State
@@ -166,13 +168,35 @@ def dedup_step(step: str, out: str, config: str, work: str, k: int) -> None:
             corpus.lsh_partition(j, prefixes, pair_prefixes[j], plan.partitions)
     elif step == "verify":
         _, peak = _peak_over_base(verify, k)
-    elif step == "verifies":  # the ones from k on, not measured (dedup_corpus reads them all)
+    elif step == "verifies":  # the ones from k on, not measured (the components step reads them all)
         peak = 0
         for j in range(k, plan.partitions):
             verify(j)
+    elif step == "components":
+        comp, peak = _peak_over_base(corpus.dedup_components, work, edge_files, plan.groups, plan.articles)
+        (Path(work) / "components.pickle").write_bytes(pickle.dumps(comp))
+        largest = max(range(comp.batches), key=comp.articles.__getitem__, default=-1)
+        print(json.dumps({"peak": peak, "batches": comp.batches, "largest": largest,
+                          "largest_articles": comp.articles[largest] if comp.batches else 0}))
+        return
+    elif step in ("batch", "batches"):
+        # "batch": batch k alone, measured; "batches": every other one, not
+        # measured (the last step reads them all).
+        comp = pickle.loads((Path(work) / "components.pickle").read_bytes())
+        peak = 0
+        for j in [k] if step == "batch" else [j for j in range(comp.batches) if j != k]:
+            dest = str(Path(work) / "components" / f"batch-{j:05d}.jsonl")
+            counted, p = _peak_over_base(corpus.dedup_batch, j, comp, segments, plan.groups, rows, cfg.dedup.params(),
+                                         dest)
+            (Path(work) / "components" / f"counts-{j:05d}").write_text(json.dumps(counted), encoding="ascii")
+            peak = p if step == "batch" else 0
     else:
-        candidates = sum(int((folder / f"candidates-{q:05d}").read_text(encoding="ascii")) for q in range(plan.partitions))
-        _, peak = _peak_over_base(corpus.dedup_corpus, segments, cfg, True, out, work, None, edge_files, rows, candidates)
+        comp = pickle.loads((Path(work) / "components.pickle").read_bytes())
+        batch_files = [str(Path(work) / "components" / f"batch-{j:05d}.jsonl") for j in range(comp.batches)]
+        counted = [json.loads((Path(work) / "components" / f"counts-{j:05d}").read_text(encoding="ascii"))
+                   for j in range(comp.batches)]
+        _, peak = _peak_over_base(corpus.dedup_corpus, segments, out, work, None, plan.groups, batch_files,
+                                  tuple(map(sum, zip(*counted))) if counted else (0, 0, 0))
     print(json.dumps({"peak": peak}))
 
 
@@ -197,9 +221,15 @@ def dedup_memory(out: Path, config: Path, work: Path, sample: int = 3) -> dict:
     run("partitions", len(parts))
     verifies = [run("verify", k)["peak"] for k in range(min(sample, plan["partitions"]))]
     run("verifies", len(verifies))
+    comp = run("components")
+    batch = run("batch", comp["largest"])["peak"] if comp["batches"] else 0
+    run("batches", comp["largest"])
+    # Counts, not bytes: printed here (the caller prints every other key in MB).
+    print(f"  dedup components: {comp['batches']} batches, the largest of {comp['largest_articles']:,} articles",
+          flush=True)
     return {"articles_indexed": plan["articles"], "lsh_plan": plan["peak"], "lsh_shard_max": max(shards, default=0),
             "lsh_partition_max": max(parts, default=0), "lsh_verify_max": max(verifies, default=0),
-            "dedup_corpus": run("corpus")["peak"]}
+            "dedup_components": comp["peak"], "dedup_batch_max": batch, "dedup_corpus": run("corpus")["peak"]}
 
 
 def per_article(row: dict, n: int) -> dict:

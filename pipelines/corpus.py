@@ -14,13 +14,17 @@ only, never an object per article:
   candidate pairs, grouped by hash partition of the pair; :func:`lsh_verify`
   (one call per pair partition, mapped) verifies its pairs against the
   signatures and entity sketches of their ends, read from the shards' files.
-  Then :func:`dedup_corpus` (one call: on a Dask worker, or in the driver
-  process for the local executors) reads the segments' index files, dedup
-  sidecars and the verified pairs, builds components and applies the
-  clustering rule (reading the signatures of the articles in a verified
-  pair only), and writes into the run's work folder, per shard, what became
-  of each of its documents (``<unit>.assign.json``), plus the new
-  ``kept.json`` and the run's changes; it returns counts.
+  Then :func:`dedup_components` (one call) labels the connected components
+  of the verified pairs (int arrays only) and groups the components of two
+  or more articles into batches; :func:`dedup_batch` (one call per batch,
+  mapped) applies the clustering rule to its components, reading its
+  members' sidecar rows and the signatures of those in a verified pair;
+  :func:`dedup_corpus` (one call: on a Dask worker, or in the driver
+  process for the local executors) merges the batches' entries with the
+  articles of no component (clusters of their own) and writes into the
+  run's work folder, per shard, what became of each of its documents
+  (``<unit>.assign.json``), plus the new ``kept.json`` and the run's
+  changes; it returns counts.
 * :func:`write_part` (one call per shard, mapped) writes that shard's
   output rows, serialised and in output order, into part files;
   :func:`write_outputs` then merges the parts by position in the driver,
@@ -42,13 +46,16 @@ import numpy as np
 import orjson
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from cleaners.dedup import cluster, rank_key
-from cleaners.dedup.clustering import representatives
+from cleaners.dedup import rank_key
+from cleaners.dedup.canonical import RELATIONS
+from cleaners.dedup.clustering import RepRows, clusters_of_representatives, fold_copies, representatives
 from cleaners.dedup.lsh import BAND_RECORD, band_records, bucket_pairs, pair_partition, partition_of, unpack_pairs
 from cleaners.dedup.params import DedupParams
 from cleaners.dedup.shingles import sorted_unique
-from cleaners.dedup.verify import verify_some
+from cleaners.dedup.verify import EntitySketches, verify_some
 
 from . import executors
 from .config import Config
@@ -172,11 +179,16 @@ class LshPlan:
     partitions: int
     where: str = ""  # the file of WHERE records, one per article indexed (in their order)
     unit_rows: list[int] = field(default_factory=list)  # candidate rows of each unit's shard
+    # (segment, shard, its GROUP file) of every shard holding active candidates
+    groups: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 # Where an article LSH indexes lives, by its number: its shard (a place in
 # LshPlan.units) and row there; and the two counts verification reads of it.
 WHERE = np.dtype([("unit", "<u4"), ("row", "<u4"), ("shingles", "<i8"), ("n_entities", "<i8")])
+# Each candidate row's exact group: the number of its representative (-1: not
+# an active candidate) and whether it is a copy (not that representative).
+GROUP = np.dtype([("number", "<i8"), ("copy", "?")])
 
 
 @dataclass
@@ -229,19 +241,29 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     # total, so the numbering does not depend on it, but the same input
     # leaves no room for doubt.
     order = np.array(sorted(range(len(a.ids)), key=a.places.__getitem__), dtype=np.int64)
-    _o, _f, reps = representatives([a.exact[k] for k in order.tolist()], [a.ranks[k] for k in order.tolist()])
+    _o, first_of, reps = representatives([a.exact[k] for k in order.tolist()], [a.ranks[k] for k in order.tolist()])
     if len(reps) >= 1 << 32:
         raise ValueError("more than 2**32 articles in one clustering")
     index = np.full(len(a.ids), -1, dtype=np.int64)
     index[order[reps]] = np.arange(len(reps))
+    # Each candidate's exact group, by its representative's number.
+    group = np.empty(len(a.ids), dtype=GROUP)
+    group["number"][order] = index[order[first_of]]
+    group["copy"][order] = first_of != np.arange(len(order))
     where = np.empty(len(reps), dtype=WHERE)
     where["shingles"] = np.array(a.shingles, dtype=np.int64)[order[reps]]
     where["n_entities"] = np.array(a.n_ents, dtype=np.int64)[order[reps]]
-    units, unit_rows, start = [], [], 0
+    units, unit_rows, groups, start = [], [], [], 0
     for si, shard, keep in a.rows:
         per_row = np.full(len(a.shard_ids[si, shard]), -1, dtype=np.int64)
         per_row[keep] = index[start:start + len(keep)]
+        of_row = np.zeros(len(per_row), dtype=GROUP)
+        of_row["number"] = -1
+        of_row[keep] = group[start:start + len(keep)]
         start += len(keep)
+        path = folder / f"{_unit(si, shard)}.group.npy"
+        save_npy(path, of_row)
+        groups.append((si, shard, str(path)))
         if (per_row >= 0).any():
             path = folder / f"{_unit(si, shard)}.index.npy"
             save_npy(path, per_row)
@@ -254,7 +276,7 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
             (folder / f"{_unit(si, shard)}.ents.npy").unlink()
     save_npy(folder / "where.npy", where)
     return LshPlan(units, len(reps), bands, rows, partitions or max(1, min(MAX_PARTITIONS, len(units))),
-                   str(folder / "where.npy"), unit_rows)
+                   str(folder / "where.npy"), unit_rows, groups)
 
 
 def lsh_shard(seg: Segment, shard: str, index_path: str, prefix: str, num_perm: int, bands: int, rows: int,
@@ -327,29 +349,192 @@ def lsh_verify(q: int, prefixes: list[str], rows: ShardRows, params: DedupParams
     return len(codes), len(edges)
 
 
-def _load_verified(edge_files: Sequence[str], candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
-    """The pair partitions' verified pairs (disjoint), in the order of their
-    codes (the order verifying all candidates at once gives), as
-    ``cluster(verified=...)`` takes them."""
-    edges = np.concatenate([np.load(path) for path in edge_files] or [np.empty(0, dtype=EDGE)])
+# A member of a batch: an active candidate whose exact group's
+# representative (``number``) is in a component of two or more articles,
+# and where it lives (a place in LshPlan.groups, and its row there).
+MEMBER = np.dtype([("number", "<i8"), ("copy", "?"), ("unit", "<u4"), ("row", "<u4")])
+
+
+@dataclass
+class Components:
+    """What :func:`dedup_components` hands the batches and the last step:
+    file names and counts, nothing per article."""
+
+    batches: int
+    members: str = ""  # prefix of the members (MEMBER) grouped by batch: <members>.members.npy, .offsets.npy
+    edges: list[str] = field(default_factory=list)  # per pair partition, prefix of its edges grouped by batch
+    articles: list[int] = field(default_factory=list)  # articles of each batch
+
+
+def dedup_components(work: str, edge_files: Sequence[str], groups: Sequence[tuple[int, str, str]], articles: int,
+                     batches: int | None = None) -> Components:
+    """The connected components of the verified pairs over the ``articles``
+    LSH numbered (scipy's ``connected_components``; int arrays only), and
+    the articles to cluster grouped into batches of whole components: a
+    component of two or more articles (representatives, or one with exact
+    copies) with every member of their exact groups. Components go to
+    batches largest first, each to the batch with the fewest articles so
+    far (ties: by best-ranked member, then the lower batch), so the batches
+    hold about as many articles each where the components allow (a
+    component is never cut: one of 2,000 copies is one batch's). Writes,
+    under ``<work>/components``, the members grouped by batch
+    (:data:`MEMBER`, in shard and row order) and each pair partition's
+    edges grouped by batch. ``batches``: how many at most (None: one per
+    pair partition; never more than components); the clusters do not
+    depend on it. Every other article is a cluster of its own."""
+    folder = Path(work) / "components"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not articles:
+        return Components(0)
+    # The ends only, 8 bytes per edge below 2**31 articles (scipy's indices).
+    idx = np.int32 if articles < 1 << 31 else np.int64
+    i = np.concatenate([(np.load(p, mmap_mode="r")["code"] >> np.uint64(32)).astype(idx) for p in edge_files]
+                       or [np.empty(0, dtype=idx)])
+    j = np.concatenate([(np.load(p, mmap_mode="r")["code"] & np.uint64(0xFFFFFFFF)).astype(idx)
+                        for p in edge_files] or [np.empty(0, dtype=idx)])
+    graph = coo_matrix((np.ones(len(i), dtype=bool), (i, j)), shape=(articles, articles)).tocsr()
+    del i, j
+    _n, labels = connected_components(graph, directed=False)
+    del graph
+    # Articles per component: its representatives and their exact copies.
+    size = np.zeros(articles, dtype=np.int64)
+    for _si, _shard, path in groups:
+        number = np.load(path)["number"]
+        np.add.at(size, number[number >= 0], 1)  # (a bincount per shard would cost the corpus per shard)
+    per_comp = np.bincount(labels, weights=size, minlength=_n).astype(np.int64)
+    del size
+    comps = np.flatnonzero(per_comp >= 2)
+    if not len(comps):
+        return Components(0)
+    # Largest first, each to the batch holding the fewest articles so far
+    # (ties to the lower batch): one component of nearly every article
+    # takes a batch of its own, the rest share the others.
+    want = min(max(1, batches or len(edge_files)), len(comps))
+    weight = per_comp[comps]
+    loads = [(0, b) for b in range(want)]
+    batch = np.empty(len(comps), dtype=np.int64)
+    for k in np.argsort(-weight, kind="stable").tolist():
+        load, b = heapq.heappop(loads)
+        batch[k] = b
+        heapq.heappush(loads, (load + int(weight[k]), b))
+    n_batches = want
+    batch_of = np.full(_n, -1, dtype=np.int64)
+    batch_of[comps] = batch
+    del per_comp, comps, weight, batch, loads
+
+    chunks, parts = [], []
+    for u, (_si, _shard, path) in enumerate(groups):
+        g = np.load(path)
+        rows = np.flatnonzero(g["number"] >= 0)
+        b = batch_of[labels[g["number"][rows]]]
+        rows, b = rows[b >= 0], b[b >= 0]
+        m = np.empty(len(rows), dtype=MEMBER)
+        m["number"], m["copy"], m["unit"], m["row"] = g["number"][rows], g["copy"][rows], u, rows
+        chunks.append(m)
+        parts.append(b)
+    members, part = np.concatenate(chunks), np.concatenate(parts)
+    del chunks, parts
+    prefix = str(folder / "members")
+    _save_grouped(prefix, "members", members, part, n_batches)
+    counts = np.bincount(part, minlength=n_batches).tolist()
+    del members, part
+
+    edge_prefixes = []
+    for q, path in enumerate(edge_files):
+        edges = np.load(path)
+        dest = str(folder / f"edges-{q:05d}")
+        _save_grouped(dest, "edges", edges, batch_of[labels[(edges["code"] >> np.uint64(32)).astype(np.int64)]],
+                      n_batches)
+        edge_prefixes.append(dest)
+    return Components(n_batches, prefix, edge_prefixes, counts)
+
+
+def dedup_batch(b: int, comp: Components, segments: list[Segment], groups: Sequence[tuple[int, str, str]],
+                rows: ShardRows, params: DedupParams, dest: str) -> tuple[int, int, int]:
+    """Cluster batch ``b`` of :func:`dedup_components`: read its members'
+    dedup fields from their shards' sidecars (those rows only are kept),
+    its edges, and the signatures and entity sketches of the articles in
+    them (``rows``, memory-mapped); apply the clustering rule
+    (:func:`~cleaners.dedup.clustering.clusters_of_representatives`, then
+    exact copies follow their representative, as :func:`cluster` does); and
+    write each member's entry of its shard's assignment (see
+    :func:`dedup_corpus`) into ``dest``, one ``[unit, row, entry]`` line per
+    member in (unit, row) order. Returns (articles, clusters, exact copies
+    of their canonical)."""
+    members = _slices(b, [comp.members], "members", MEMBER)
+    edges = _slices(b, comp.edges, "edges", EDGE)
     edges = edges[np.argsort(edges["code"], kind="stable")]
-    return unpack_pairs(edges["code"]), edges["jaccard"], edges["containment"], candidates
+    n = len(members)
+    ids, words, shingles, stamp = [None] * n, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), [""] * n
+    for u in np.unique(members["unit"]).tolist():
+        si, shard, _path = groups[u]
+        f = _features(segments[si], shard)
+        for k, r in zip(np.flatnonzero(members["unit"] == u).tolist(), members["row"][members["unit"] == u].tolist()):
+            ids[k], words[k], shingles[k], stamp[k] = f["id"][r], f["words"][r], f["shingles"][r], f["published"][r] or ""
+        del f
+    # Representatives numbered locally in their global (rank) order.
+    numbers = np.unique(members["number"])
+    rep_of = np.searchsorted(numbers, members["number"])
+    reps = np.empty(len(numbers), dtype=np.int64)
+    is_rep = np.flatnonzero(~members["copy"])
+    reps[rep_of[is_rep]] = is_rep
+    pairs = np.searchsorted(numbers, unpack_pairs(edges["code"]))
+    # Only the ends of edges: a representative in none is a cluster of its
+    # own with its exact copies, and nothing reads its signature.
+    needed = np.unique(pairs)
+    sig_rows, ent_rows = rows(numbers[needed])
+    place = np.full(len(numbers), -1, dtype=np.int64)
+    place[needed] = np.arange(len(needed))
+    where = np.load(rows.where, mmap_mode="r")[numbers]
+    ns = where["shingles"].astype(np.float64)
+    ents = EntitySketches(ent_rows, np.asarray(where["n_entities"])[needed], place) if ent_rows is not None else None
+    rep_canon, rep_sim, rep_cont = clusters_of_representatives(
+        pairs, edges["jaccard"], edges["containment"], ns, RepRows(sig_rows, place), ents, words[reps],
+        [stamp[k] for k in reps.tolist()], params)
+    canonical, similarity, containment, exact, relation = fold_copies(reps[rep_of], reps, rep_canon, rep_sim, rep_cont,
+                                                                      shingles, stamp, params)
+    duplicates: dict[int, list[dict]] = {}
+    for k in np.flatnonzero(canonical != np.arange(n)).tolist():
+        duplicates.setdefault(int(canonical[k]), []).append(
+            {"id": ids[k], "similarity": round(float(similarity[k]), 4), "containment": round(float(containment[k]), 4),
+             "exact": bool(exact[k]), "relation": RELATIONS[int(relation[k])]})
+    with atomic_open(dest) as fh:
+        for k in np.lexsort((members["row"], members["unit"])).tolist():
+            if canonical[k] == k:
+                entry = {"duplicates": sorted(duplicates.get(k, []), key=lambda d: (-d["similarity"], d["id"]))}
+            else:
+                entry = {"canonical": ids[int(canonical[k])], "similarity": round(float(similarity[k]), 4),
+                         "containment": round(float(containment[k]), 4), "exact": bool(exact[k]),
+                         "relation": RELATIONS[int(relation[k])]}
+            fh.write(dumps([int(members["unit"][k]), int(members["row"][k]), entry]) + "\n")
+    return n, int((canonical == np.arange(n)).sum()), int(exact.sum())
+
+
+def _batch_stream(path: str) -> Iterator[tuple[int, int, dict]]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            u, row, entry = orjson.loads(line)
+            yield u, row, entry
 
 
 def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
-                new_segment: int | None, partitions: int | None = None) -> DedupCounts:
+                new_segment: int | None, partitions: int | None = None, batches: int | None = None) -> DedupCounts:
     """Deduplicate on the run's executor: the LSH shuffle (plan, band keys
-    per shard, pairs per partition), verification per pair partition, then
-    :func:`dedup_corpus` over the verified pairs. The same functions over
-    the same files whichever executor runs them."""
+    per shard, pairs per partition), verification per pair partition, the
+    components of the verified pairs grouped into batches, the clustering
+    rule per batch, then :func:`dedup_corpus` writes every shard's
+    assignment. The same functions over the same files whichever executor
+    runs them."""
     ex = executors.current()
     Path(work).mkdir(parents=True, exist_ok=True)
-    edge_files: list[str] = []
-    rows: ShardRows | None = None
-    shuffled, used, candidates = 0, 0, 0
+    shuffled, used, candidates, verified = 0, 0, 0, 0
     folder = Path(work) / "lsh"
+    groups: list[tuple[int, str, str]] = []
+    batch_files: list[str] = []
+    clustered = [(0, 0, 0)]
     if enabled:
         plan = ex.call(lsh_plan, segments, cfg, work, partitions)
+        groups = plan.groups
         used = plan.partitions if plan.units else 0
         prefixes = [str(folder / _unit(si, shard)) for si, shard, _path in plan.units]
         shuffled = sum(ex.map(lsh_shard, [(segments[si], shard, path, prefix, cfg.dedup.num_perm, plan.bands, plan.rows,
@@ -359,13 +544,21 @@ def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str
         ex.map(lsh_partition, [(p, prefixes, dest, used) for p, dest in enumerate(pair_prefixes)], "dedup pairs")
         rows = shard_rows(segments, plan, cfg.dedup.num_perm)
         edge_files = [str(folder / f"edges-{q:05d}.npy") for q in range(used)]
-        verified = ex.map(lsh_verify, [(q, pair_prefixes, rows, cfg.dedup.params(), dest)
-                                       for q, dest in enumerate(edge_files)], "dedup verify")
-        candidates = sum(c for c, _v in verified)
-    c = ex.call(dedup_corpus, segments, cfg, enabled, output, work, new_segment, edge_files, rows, candidates)
+        counted = ex.map(lsh_verify, [(q, pair_prefixes, rows, cfg.dedup.params(), dest)
+                                      for q, dest in enumerate(edge_files)], "dedup verify")
+        candidates, verified = sum(c for c, _v in counted), sum(v for _c, v in counted)
+        comp = ex.call(dedup_components, work, edge_files, groups, plan.articles, batches)
+        batch_files = [str(Path(work) / "components" / f"batch-{b:05d}.jsonl") for b in range(comp.batches)]
+        clustered += ex.map(dedup_batch, [(b, comp, segments, groups, rows, cfg.dedup.params(), dest)
+                                          for b, dest in enumerate(batch_files)], "dedup clusters")
+    c = ex.call(dedup_corpus, segments, output, work, new_segment, groups, batch_files,
+                tuple(map(sum, zip(*clustered))))
+    if enabled:
+        c.candidate_pairs, c.verified_pairs = candidates, verified
     c.partitions, c.shuffled_bytes = used, shuffled
-    # The shuffle's files: the write needs none of them.
+    # The shuffle's and the batches' files: the write needs none of them.
     shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(Path(work) / "components", ignore_errors=True)
     return c
 
 
@@ -376,15 +569,17 @@ def shard_rows(segments: list[Segment], plan: LshPlan, num_perm: int) -> ShardRo
     return ShardRows(plan.where, units, num_perm)
 
 
-def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: str, work: str,
-                 new_segment: int | None, edge_files: Sequence[str], rows: ShardRows | None,
-                 candidates: int) -> DedupCounts:
-    """Cluster every active candidate of every run so far (the clusters are
-    those a single run over all input would give), with the verified pairs
-    :func:`lsh_verify` wrote into ``edge_files`` (``candidates``: how many
-    pairs it verified) and the signatures and entity sketches of the
-    articles in them read through ``rows``, and write what became of each
-    document into ``work``, for :func:`write_part`:
+def dedup_corpus(segments: list[Segment], output: str, work: str, new_segment: int | None,
+                 groups: Sequence[tuple[int, str, str]], batch_files: Sequence[str],
+                 clustered: tuple[int, int, int]) -> DedupCounts:
+    """Write what became of each document of every run so far into
+    ``work``, for :func:`write_part`: the entries :func:`dedup_batch` wrote
+    into ``batch_files`` (merged in shard and row order, one line of each
+    at a time), and for every other active candidate, in no verified pair
+    and with no exact copy, a cluster of its own. ``groups``: the shards
+    the batches number units by (:attr:`LshPlan.groups`); ``clustered``:
+    the batches' (articles, clusters, exact copies) summed. The clusters are
+    those a single run over all input would give. Writes:
 
     * ``<unit>.assign.json`` per shard: ``index``, one character per line of
       its index file, ``1`` where that line is the document's latest
@@ -398,53 +593,7 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
       and the kept articles a more complete copy replaced.
     """
     latest = _latest_versions(segments)
-    a = _active(segments, latest)
-    ids, ranks, exact, shingles, n_ents, places, shard_ids = a.ids, a.ranks, a.exact, a.shingles, a.n_ents, a.places, a.shard_ids
-    del a
-    counts = DedupCounts(articles=len(ids))
-    if not enabled or not ids:
-        assignment = {i: (i, 1.0, 1.0, False, "canonical") for i in ids}
-        counts.clusters = len(ids)
-    else:
-        # In output order, so that clustering sees the same input however the
-        # articles arrived (runs, shards, articles cleaned again).
-        order = sorted(range(len(ids)), key=places.__getitem__)
-        ids, ranks, exact = [ids[k] for k in order], [ranks[k] for k in order], [exact[k] for k in order]
-        shingles, n_ents = [shingles[k] for k in order], [n_ents[k] for k in order]
-        c = cluster(None, np.array(shingles), exact, ranks, cfg.dedup.params(), None, np.array(n_ents),
-                    verified=_load_verified(edge_files, candidates), rows=rows)
-        assignment = {
-            ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
-                     bool(c.exact[k]), c.relation_name(k))
-            for k in range(len(ids))
-        }
-        counts.clusters = int(len(set(c.canonical.tolist())))
-        counts.candidate_pairs, counts.verified_pairs, counts.exact = c.candidate_pairs, c.verified_pairs, int(c.exact.sum())
-    counts.duplicates = len(assignment) - counts.clusters
-    del ids, ranks, exact, shingles, n_ents, places
-
-    members: dict[str, list[dict]] = {}
-    for doc_id, (canon, sim, cont, ex, rel) in assignment.items():
-        if canon != doc_id:
-            members.setdefault(canon, []).append({"id": doc_id, "similarity": sim, "containment": cont, "exact": ex,
-                                                  "relation": rel})
-    for lst in members.values():
-        lst.sort(key=lambda m: (-m["similarity"], m["id"]))
-
     work_dir = Path(work)
-    for si, seg in enumerate(segments):
-        mask = "".join("1" if latest.get(doc_id, (None,))[0] == si else "0" for doc_id, _h, _k in seg.rejected_index())
-        _write_assign(work_dir / f"{_unit(si, 'rejected')}.assign.json", {"index": mask})
-        for shard in seg.shards():
-            mask = "".join("1" if latest.get(doc_id) == (si, kind) else "0" for doc_id, _h, kind in seg.shard_index(shard))
-            rows = []
-            for doc_id in shard_ids.pop((si, shard)):
-                a = assignment[doc_id] if latest.get(doc_id) == (si, "candidate") else None
-                rows.append(None if a is None else {"duplicates": members.get(doc_id, [])} if a[0] == doc_id else
-                            {"canonical": a[0], "similarity": a[1], "containment": a[2], "exact": a[3], "relation": a[4]})
-            _write_assign(work_dir / f"{_unit(si, shard)}.assign.json", {"index": mask, "rows": rows})
-    del members
-
     # What the previous run kept lives under state/ (the outputs are views
     # a user may delete or convert); folders from before it fall back on
     # the JSONL output.
@@ -454,9 +603,6 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
         previously_kept = set(json.loads(kept_path.read_text(encoding="utf-8")))
     else:
         previously_kept = {r["id"] for r in read_jsonl(out / "articles.jsonl")}
-    if segments:
-        write_json(work_dir / "kept.json", sorted(doc_id for doc_id, a in assignment.items() if a[0] == doc_id))
-
     # Added: read by this run, i.e. the latest version is in its segment and
     # not in a shard of articles it cleaned again (``rNNNNN``, whose ids
     # its index files list).
@@ -470,10 +616,52 @@ def dedup_corpus(segments: list[Segment], cfg: Config, enabled: bool, output: st
     def added(doc_id: str) -> bool:
         return new_segment is not None and latest[doc_id][0] == new_segment and doc_id not in again
 
-    added_kept = sorted(i for i, a in assignment.items() if a[0] == i and added(i))
-    added_dups = sorted((i, a[0]) for i, a in assignment.items() if a[0] != i and added(i))
-    replaced = sorted((old, assignment[old][0]) for old in previously_kept
-                      if old in assignment and assignment[old][0] != old)
+    unit_of = {(si, shard): u for u, (si, shard, _path) in enumerate(groups)}
+    entries = heapq.merge(*map(_batch_stream, batch_files))
+    pending = next(entries, None)
+    kept, added_kept, added_dups, replaced = [], [], [], []
+    counts = DedupCounts()
+    for si, seg in enumerate(segments):
+        mask = "".join("1" if latest.get(doc_id, (None,))[0] == si else "0" for doc_id, _h, _k in seg.rejected_index())
+        _write_assign(work_dir / f"{_unit(si, 'rejected')}.assign.json", {"index": mask})
+        for shard in seg.shards():
+            mask = "".join("1" if latest.get(doc_id) == (si, kind) else "0" for doc_id, _h, kind in seg.shard_index(shard))
+            u = unit_of.get((si, shard), -1)
+            rows = []
+            for k, doc_id in enumerate(_features(seg, shard)["id"]):
+                if latest.get(doc_id) != (si, "candidate"):
+                    rows.append(None)
+                    continue
+                counts.articles += 1
+                if pending is not None and pending[:2] == (u, k):
+                    entry = pending[2]
+                    pending = next(entries, None)
+                else:
+                    entry = {"duplicates": []}
+                rows.append(entry)
+                canon = entry.get("canonical", doc_id)
+                if canon == doc_id:
+                    kept.append(doc_id)
+                    if added(doc_id):
+                        added_kept.append(doc_id)
+                else:
+                    if added(doc_id):
+                        added_dups.append((doc_id, canon))
+                    if doc_id in previously_kept:
+                        replaced.append((doc_id, canon))
+            _write_assign(work_dir / f"{_unit(si, shard)}.assign.json", {"index": mask, "rows": rows})
+    if pending is not None:
+        raise StateError(f"{work_dir}: a batch assigned unit {pending[0]} row {pending[1]}, which is no active candidate")
+    members, member_clusters, counts.exact = clustered
+    counts.clusters = counts.articles - members + member_clusters
+    counts.duplicates = counts.articles - counts.clusters
+    if segments:
+        kept.sort()
+        write_json(work_dir / "kept.json", kept)
+    del kept
+    added_kept.sort()
+    added_dups.sort()
+    replaced.sort()
     counts.added_kept, counts.added_duplicates, counts.replaced = len(added_kept), len(added_dups), len(replaced)
     write_jsonl(work_dir / "changes.jsonl", [
         *({"change": "added_kept", "id": i} for i in added_kept),

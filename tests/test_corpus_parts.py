@@ -136,7 +136,8 @@ def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sa
         raise AssertionError("ran in the driver")
 
     # The workers import the module themselves: only the driver's copy fails.
-    for name in ("cluster", "_write_part", "representatives", "band_records", "bucket_pairs"):
+    for name in ("clusters_of_representatives", "connected_components", "_write_part", "representatives", "band_records",
+                 "bucket_pairs"):
         monkeypatch.setattr(corpus, name, not_here)
     monkeypatch.setattr(tasks, "TREE_FAN_IN", 2)
     out = tmp_path / "out"
@@ -144,7 +145,8 @@ def test_dask_runs_dedup_and_write_on_its_workers_with_the_bytes_of_processes(sa
     _same_outputs(out, sample_run[0])
     record = json.loads(Path(result["record"]).read_text(encoding="utf-8"))
     reference = json.loads(Path(sample_run[1]["record"]).read_text(encoding="utf-8"))
-    assert record["counts"]["clusters"] == reference["counts"]["clusters"]
+    for key in ("clusters", "duplicates", "lsh_candidate_pairs", "lsh_verified_pairs"):
+        assert record["counts"][key] == reference["counts"][key], key
     assert record["added"] == reference["added"]
     assert record["counts"]["lsh_partitions"] > 2 and record["counts"]["lsh_shuffled_bytes"] > 0
     for key in ("edits", "edits_by_source", "words_before", "words_removed", "removed_lines", "languages", "examples"):
@@ -159,27 +161,66 @@ def small_shards(run_flow, tmp_path_factory):
     return base / "out"
 
 
+def _files(work: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(work.iterdir())}
+
+
+def _one_process(segments, cfg) -> dict[str, tuple]:
+    """What cluster() over every active candidate's signature in one process
+    (LSH, verification and the clustering rule there) makes of each id:
+    (canonical, similarity, containment, exact, relation)."""
+    from cleaners.dedup import cluster
+    from pipelines.corpus import _active, _latest_versions
+
+    a = _active(segments, _latest_versions(segments))
+    sigs, ents = [], []
+    for si, shard, keep in a.rows:
+        seg = segments[si]
+        sigs.append(seg.load_signatures(shard, len(a.shard_ids[si, shard]), cfg.dedup.num_perm)[keep])
+        ents.append(seg.load_sidecar(shard)["entities"][keep])
+    c = cluster(np.concatenate(sigs), np.array(a.shingles), a.exact, a.ranks, cfg.dedup.params(), np.concatenate(ents),
+                np.array(a.n_ents))
+    return {a.ids[k]: (a.ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
+                       bool(c.exact[k]), c.relation_name(k)) for k in range(len(a.ids))}
+
+
+def _assigned(segments, work: Path) -> dict[str, tuple]:
+    """The same, read back from the per-shard assignment files dedup wrote;
+    every kept article's list of copies checked against its copies' entries."""
+    got, lists = {}, {}
+    for si, seg in enumerate(segments):
+        for shard in seg.shards():
+            rows = json.loads((work / f"{si:05d}-{shard}.assign.json").read_text(encoding="utf-8"))["rows"]
+            for doc_id, e in zip(seg.load_sidecar(shard)["id"], rows):
+                if e is None:
+                    continue
+                if "duplicates" in e:
+                    got[doc_id] = (doc_id, 1.0, 1.0, False, "canonical")
+                    lists[doc_id] = e["duplicates"]
+                else:
+                    got[doc_id] = (e["canonical"], e["similarity"], e["containment"], e["exact"], e["relation"])
+    for canon, dups in lists.items():
+        mine = sorted(({"id": i, "similarity": g[1], "containment": g[2], "exact": g[3], "relation": g[4]}
+                       for i, g in got.items() if g[0] == canon and i != canon), key=lambda d: (-d["similarity"], d["id"]))
+        assert dups == mine, canon
+    return got
+
+
 def test_dedup_from_hash_partitions_is_dedup_in_one_process(small_shards, tmp_path, monkeypatch):
     """Band keys shuffled into 1, 7 or 64 hash partitions, pairs found and
-    verified per partition: every file dedup writes is byte for byte what
-    LSH and verification over all signatures in one process write, and the
-    one clustering step reads the signatures of the articles in a verified
-    pair only."""
+    verified per partition, components clustered in batches: every file
+    dedup writes is the same bytes whatever the partitions, and what it
+    assigns each article is what cluster() over every signature in one
+    process assigns; no process runs LSH or verification over every
+    signature, and the batches read the signatures of the articles in a
+    verified pair only."""
     import cleaners.dedup.clustering as clustering
     import pipelines.corpus as corpus
     from pipelines.config import load_config
     from pipelines.store import State
 
     segments, cfg = State.open(small_shards).segments, load_config(None)
-
-    def files(work: Path) -> dict[str, bytes]:
-        return {p.name: p.read_bytes() for p in sorted(work.iterdir())}
-
-    with monkeypatch.context() as m:
-        # cluster() then loads every signature, runs LSH and verifies itself.
-        m.setattr(corpus, "_load_verified", lambda *_a: None)
-        one = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(tmp_path / "one"), None)
-    assert one.candidate_pairs > one.verified_pairs > 0 and one.duplicates > 0
+    expected = _one_process(segments, cfg)
 
     def not_here(*_a, **_k):
         raise AssertionError("LSH or verification over all signatures in one process")
@@ -187,26 +228,32 @@ def test_dedup_from_hash_partitions_is_dedup_in_one_process(small_shards, tmp_pa
     monkeypatch.setattr(clustering, "candidate_pairs", not_here)
     monkeypatch.setattr(clustering, "verified_pairs", not_here)
     loaded = []
-    real_cluster = corpus.cluster
+    real_batch = corpus.dedup_batch
 
-    def spy(*args, verified=None, rows=None, **kw):
+    def spy(b, comp, segments, groups, rows, params, dest):
         def counted(numbers):
-            loaded.append((len(numbers), len(np.unique(verified[0]))))
+            loaded.append(numbers)
             return rows(numbers)
-        return real_cluster(*args, verified=verified, rows=counted, **kw)
+        counted.where = rows.where
+        return real_batch(b, comp, segments, groups, counted, params, dest)
 
-    monkeypatch.setattr(corpus, "cluster", spy)
+    monkeypatch.setattr(corpus, "dedup_batch", spy)
+    first = None
     for partitions in (1, 7, 64):
         work = tmp_path / f"p{partitions}"
         loaded.clear()
         c = corpus.dedup_steps(segments, cfg, True, str(small_shards), str(work), None, partitions)
-        assert (c.partitions, c.candidate_pairs, c.verified_pairs, c.clusters) == (
-            partitions, one.candidate_pairs, one.verified_pairs, one.clusters)
+        assert c.partitions == partitions and c.candidate_pairs > c.verified_pairs > 0 and c.duplicates > 0
+        assert c.clusters == len({v[0] for v in expected.values()}) and c.articles == len(expected)
         # 16 bytes per band key, 28 bands, one key per article indexed.
-        assert c.shuffled_bytes > 16 * 28 * (c.articles - one.exact) // 2
-        assert files(work) == files(tmp_path / "one"), partitions
-        # Only the ends of verified pairs, fewer than the articles indexed.
-        assert len(loaded) == 1 and loaded[0][0] == loaded[0][1] < c.articles - c.exact
+        assert c.shuffled_bytes > 16 * 28 * (c.articles - c.exact) // 2
+        assert _assigned(segments, work) == expected
+        first = first or _files(work)
+        assert _files(work) == first, partitions
+        # Only the ends of verified pairs, each once, fewer than the articles indexed.
+        ends = np.concatenate(loaded)
+        assert len(ends) == len(np.unique(ends)) < c.articles - c.exact
+        assert c.verified_pairs >= len(ends) // 2
     assert len(list((small_shards / "state" / "segments").glob("*/*.signatures.npy"))) > 3
 
 
@@ -293,3 +340,120 @@ def test_the_tree_reduce_of_line_statistics_learns_what_the_flat_merge_learns(mo
     assert len(reduced) == 2
     (tmp_path / "tree").mkdir()
     assert tasks.learn_corpus(reduced, [], str(tmp_path / "tree"), cfg)[::2] == (learned, seconds)
+
+
+def _letters(k: int) -> str:
+    out = ""
+    while True:
+        k, d = divmod(k, 26)
+        out += chr(97 + d)
+        if not k:
+            return out
+
+
+@pytest.fixture(scope="module")
+def copies_corpus(run_flow, tmp_path_factory):
+    """BBC stories, some with a copy, one of them in 2,000 near copies (one word differs; the
+    same words and a few dates, so ranks tie and ids decide; every tenth
+    cut short; each word in two copies, an exact copy, far apart in the
+    input), and another in three exact copies at the start, middle and end:
+    at 250 articles per shard, copies in every shard. Each copy has a
+    source of its own, so no line is learned as boilerplate."""
+    from conftest import shared
+
+    path = shared("data", "bbc-news-2225", "bbc_news.jsonl")
+    bbc = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:62]]
+    rows = [{"id": f"base-{k:03d}", "title": r["title"], "text": r["text"], "source": f"src-{k}",
+             "published": f"2025-02-{1 + k % 28:02d}"} for k, r in enumerate(bbc[:60])]
+    words = bbc[60]["text"].split(" ")
+    at = next(k for k in range(len(words) // 2, len(words)) if "\n" not in words[k] and words[k].isalpha())
+    for k in range(2000):
+        text = " ".join([*words[:at], f"variant{_letters(k % 1500)}", *words[at + 1:]])
+        if k % 10 == 3:
+            paras = text.split("\n\n")
+            text = "\n\n".join(paras[:len(paras) * 2 // 3])
+        rows.append({"id": f"copy-{k:04d}", "title": bbc[60]["title"], "text": text, "source": f"wire-{k}",
+                     "published": f"2025-03-{1 + k % 4:02d}"})
+    # Small components too: a copy cut short of every third story, an exact
+    # copy of every other third, at the end (other shards).
+    for k, r in enumerate(bbc[:40]):
+        paras = r["text"].split("\n\n")
+        if k % 3 == 0 and len(paras) > 3:
+            rows.append({**rows[k], "id": f"cut-{k:03d}", "text": "\n\n".join(paras[:len(paras) * 2 // 3]),
+                         "source": f"cut-{k}", "published": "2025-02-28"})
+        elif k % 3 == 1:
+            rows.append({**rows[k], "id": f"again-{k:03d}", "source": f"again-{k}"})
+    for where, name in ((5, "exact-a"), (1000, "exact-b"), (len(rows), "exact-c")):
+        rows.insert(where, {"id": name, "title": bbc[61]["title"], "text": bbc[61]["text"], "source": name,
+                            "published": "2025-04-01"})
+    base = tmp_path_factory.mktemp("copies")
+    (base / "in").mkdir()
+    (base / "in" / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run_flow(base / "in", base / "out", _config(base, "[run]\nshard_size = 250\nworkers = 2\n"))
+    return base / "out"
+
+
+def test_components_in_1_3_or_50_batches_give_the_clusters_of_one_process(copies_corpus, tmp_path, monkeypatch):
+    """A component of 2,000 copies, rank ties, exact copies across shards:
+    the components grouped into 1, 3 or 50 batches, each clustered on its
+    own, assign every article what cluster() over every signature in one
+    process assigns, and write the same bytes; a batch reads the sidecars
+    of its members' shards only, and the signatures of its members in a
+    verified pair only."""
+    import pipelines.corpus as corpus
+    from pipelines.config import load_config
+    from pipelines.store import State
+
+    segments, cfg = State.open(copies_corpus).segments, load_config(None)
+    expected = _one_process(segments, cfg)
+    big = {v[0] for k, v in expected.items() if k.startswith("copy-")}
+    assert len(big) <= 3 and sum(1 for v in expected.values() if v[0] in big) > 1900
+    assert {expected[f"exact-{x}"] for x in "bc"} == {("exact-a", 1.0, 1.0, True, "exact")}
+    groups = len(segments[0].shards())
+    assert groups >= 8
+
+    comps, reads, batch_of_read = [], [], [None]
+    real_components, real_batch, real_features = corpus.dedup_components, corpus.dedup_batch, corpus._features
+
+    def components(*args):
+        comps.append(real_components(*args))
+        return comps[-1]
+
+    def batch(b, comp, segments, groups, rows, params, dest):
+        members = corpus._slices(b, [comp.members], "members", corpus.MEMBER)
+        mine = {(groups[u][0], groups[u][1]) for u in np.unique(members["unit"]).tolist()}
+
+        def counted(numbers):
+            assert set(numbers.tolist()) <= set(members["number"].tolist())
+            reads.append(numbers)
+            return rows(numbers)
+        counted.where = rows.where
+        batch_of_read[0] = set()
+        out = real_batch(b, comp, segments, groups, counted, params, dest)
+        assert batch_of_read[0] == mine, "a batch read a sidecar none of its members is in"
+        batch_of_read[0] = None
+        return out
+
+    def features(seg, shard):
+        if batch_of_read[0] is not None:
+            batch_of_read[0].add((next(k for k, s in enumerate(segments) if s.path == seg.path), shard))
+        return real_features(seg, shard)
+
+    monkeypatch.setattr(corpus, "dedup_components", components)
+    monkeypatch.setattr(corpus, "dedup_batch", batch)
+    monkeypatch.setattr(corpus, "_features", features)
+    first = None
+    for batches in (1, 3, 50):
+        work = tmp_path / f"b{batches}"
+        comps.clear()
+        reads.clear()
+        c = corpus.dedup_steps(segments, cfg, True, str(copies_corpus), str(work), None, None, batches)
+        (comp,) = comps
+        assert comp.batches == batches if batches < 50 else 3 < comp.batches <= batches
+        assert max(comp.articles) > 1900  # the copies' component is never cut
+        assert _assigned(segments, work) == expected
+        assert c.clusters == len({v[0] for v in expected.values()})
+        first = first or _files(work)
+        assert _files(work) == first, batches
+        ends = np.concatenate(reads)
+        assert len(ends) == len(np.unique(ends)) and c.verified_pairs > 1000

@@ -396,3 +396,70 @@ def test_pairs_verified_per_pair_partition_give_the_clusters_of_one_process(bbc,
     assert (one.canonical != np.arange(len(texts))).sum() > 50
     # One load: the ends of the verified pairs, not every representative.
     assert len(asked) == 1 and np.array_equal(asked[0], np.unique(whole[0])) and len(asked[0]) < len(reps) // 2
+
+
+@pytest.mark.parametrize("batches", [1, 3, 40])
+def test_the_rule_run_per_set_of_whole_components_gives_the_clusters_of_one_run(bbc, batches):
+    """clusters_of_representatives and fold_copies run on sets of whole
+    components (with the exact copies of their members), each numbered in
+    its own rank order, give every article what cluster() over everything
+    gives: with a component of 2,000 near copies, exact copies, versions
+    and ties in rank (the same words and date: the id decides)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from cleaners.dedup import fingerprints
+    from cleaners.dedup.clustering import RepRows, clusters_of_representatives, fold_copies, representatives
+    from cleaners.dedup.verify import EntitySketches, verified_pairs
+
+    texts = [r["text"] for r in bbc[:200]] + [r["text"][:1500] for r in bbc[:30]]
+    texts += [r["text"].replace(".", ". Updated.", 3) for r in bbc[100:130]] + texts[:10]
+    words = bbc[300]["text"].split(" ")
+    at = next(k for k in range(len(words) // 2, len(words)) if words[k].isalpha())
+    texts += [" ".join([*words[:at], f"variant{chr(97 + k % 26)}{chr(97 + k // 26 % 26)}{chr(97 + k // 676)}",
+                        *words[at + 1:]]) for k in range(2000)]
+    n = len(texts)
+    ids = [f"a{k:04d}" for k in range(n)]
+    published = [f"2025-01-{1 + k % 3:02d}" for k in range(n)]
+    fps = fingerprints(texts, PARAMS.shingle_size)
+    sigs = Signer(PARAMS.num_perm, PARAMS.seed).sign_many([f.shingles for f in fps])
+    sizes = np.array([f.shingles.size for f in fps])
+    ents, n_ents = np.stack([f.entities for f in fps]), np.array([f.n_entities for f in fps])
+    keys = [f.exact for f in fps]
+    ranks = [rank_key(len(t.split()), p, i) for t, p, i in zip(texts, published, ids)]
+    one = cluster(sigs, sizes, keys, ranks, PARAMS, ents, n_ents)
+    assert max(np.bincount(one.canonical)) > 1900 and one.exact.sum() >= 10
+    assert len({ranks[k][:3] for k in range(230 + 30 + 10, n)}) < 2000 // 10  # ties on everything but the id
+
+    # What the corpus steps do with files: components of the verified pairs
+    # over the representatives, whole components (and exact copies) to batches.
+    _o, first_of, reps = representatives(keys, ranks)
+    m = len(reps)
+    ns = sizes[reps].astype(np.float64)
+    pairs, jac, cont = verified_pairs(RepRows(sigs, reps), ns, EntitySketches(ents, n_ents, reps),
+                                      candidate_pairs(RepRows(sigs, reps), *PARAMS.bands()), PARAMS)
+    _c, labels = connected_components(coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m)),
+                                      directed=False)
+    number = np.empty(n, dtype=np.int64)
+    number[reps] = np.arange(m)
+    number = number[first_of]  # each article's representative's number
+    batch_of = labels[number] % batches
+    canonical, similarity = np.full(n, -1), np.zeros(n)
+    relation, exact = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool)
+    for b in range(batches):
+        art = np.flatnonzero(batch_of == b)  # this batch's articles
+        nums = np.unique(number[art])  # its representatives, in rank order
+        local_of = np.searchsorted(nums, number[art])
+        local_reps = np.searchsorted(art, reps[nums])
+        keep = (batch_of[reps[pairs[:, 0]]] == b)
+        lp = np.searchsorted(nums, pairs[keep])
+        stamp = [published[k] for k in art.tolist()]
+        rc, rs, rcont = clusters_of_representatives(
+            lp, jac[keep], cont[keep], ns[nums], RepRows(sigs, reps[nums]), EntitySketches(ents, n_ents, reps[nums]),
+            np.array([len(texts[k].split()) for k in reps[nums].tolist()]), [stamp[k] for k in local_reps.tolist()],
+            PARAMS)
+        c, s, _co, e, r = fold_copies(local_reps[local_of], local_reps, rc, rs, rcont, sizes[art], stamp, PARAMS)
+        canonical[art], similarity[art], exact[art], relation[art] = art[c], s, e, r
+    assert np.array_equal(canonical, one.canonical)
+    assert np.array_equal(similarity, one.similarity) and np.array_equal(exact, one.exact)
+    assert np.array_equal(relation, one.relation)

@@ -66,24 +66,18 @@ def cluster(
        relation to it is recorded (:data:`RELATIONS`).
     """
     n = len(exact_keys)
-    canonical = np.arange(n)
-    similarity = np.ones(n)
-    containment = np.ones(n)
-    exact = np.zeros(n, dtype=bool)
-    relation = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return Clusters(canonical, similarity, containment, exact, 0, 0, relation)
+        return Clusters(np.arange(0), np.ones(0), np.ones(0), np.zeros(0, dtype=bool), 0, 0, np.zeros(0, dtype=np.int8))
 
     # 1. Exact duplicates: the best-ranked copy represents its group.
     _order, first_of, reps = representatives(exact_keys, ranks)
     dated = not (isinstance(ranks, np.ndarray) and ranks.dtype.kind in "iu")
-    exact[first_of != np.arange(n)] = True
 
     # 2. LSH over representatives, in rank order; 3. verify candidates.
     m = len(reps)
     ns = n_shingles[reps].astype(np.float64)
     if rows is None:
-        sig = _Rows(signatures, reps)
+        sig = RepRows(signatures, reps)
         # Entity sketches stay where they are (no copy per representative):
         # the few pairs that need them index them through reps.
         ents = EntitySketches(entities, np.asarray(n_entities), reps) if entities is not None else None
@@ -94,7 +88,7 @@ def cluster(
         sig_rows, ent_rows = rows(needed)
         place = np.full(m, -1, dtype=np.int64)
         place[needed] = np.arange(len(needed))
-        sig = _Rows(sig_rows, place)
+        sig = RepRows(sig_rows, place)
         ents = EntitySketches(ent_rows, np.asarray(n_entities)[reps[needed]], place) if ent_rows is not None else None
     if verified is None:
         if pairs is None:
@@ -105,25 +99,54 @@ def cluster(
         pairs, jac, cont, n_candidates = verified
     n_verified = len(pairs)
 
-    # 4. Components that follow versions, split where they chain stories.
-    graph = version_graph(pairs, jac, cont, ns, m, params)
+    # 4. Components that follow versions, split where they chain stories;
+    # 5. the canonical of each. Exact copies then follow their representative.
+    stamp = [r[2] if not r[1] else "" for r in ranks] if dated else None
+    words = np.array([-r[0] for r in ranks], dtype=np.int64)[reps] if dated else None
+    rep_canon, rep_sim, rep_cont = clusters_of_representatives(
+        pairs, jac, cont, ns, sig, ents, words, [stamp[k] for k in reps.tolist()] if dated else None, params)
     del pairs, jac, cont
+    canonical, similarity, containment, exact, relation = fold_copies(first_of, reps, rep_canon, rep_sim, rep_cont,
+                                                                      n_shingles, stamp, params)
+    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
+
+
+def clusters_of_representatives(pairs: np.ndarray, jac: np.ndarray, cont: np.ndarray, ns: np.ndarray, sig, ents,
+                                words: np.ndarray | None, stamp: list[str] | None,
+                                params: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 4 and 5 of :func:`cluster` over representatives numbered in
+    rank order (``ns``, ``sig``, ``ents``, ``words``, ``stamp`` indexed by
+    those numbers; ``words`` / ``stamp`` None: undated, the head is the
+    canonical): each one's canonical, and its estimated Jaccard and
+    containment against it. Every step reads the members of one component
+    only and keeps their rank order, so the rule run on any set of whole
+    components, numbered in the same order, gives those components' result."""
+    m = len(ns)
+    graph = version_graph(pairs, jac, cont, ns, m, params)
     rep_canon = follow_versions(graph, sig, ns, ents, params)
     del graph
-
-    # 5. Canonical: the most complete latest version of each cluster.
-    stamp = [r[2] if not r[1] else "" for r in ranks] if dated else None
-    if dated:
-        words = np.array([-r[0] for r in ranks], dtype=np.int64)[reps]
-        rep_canon = most_complete_latest(rep_canon, words, [stamp[k] for k in reps.tolist()], params)
-
+    if words is not None:
+        rep_canon = most_complete_latest(rep_canon, words, stamp, params)
     rep_sim = np.ones(m)
     rep_cont = np.ones(m)
     folded = np.flatnonzero(rep_canon != np.arange(m))
     if len(folded):
         rep_sim[folded], rep_cont[folded] = estimate(sig, ns, rep_canon[folded], folded)
+    return rep_canon, rep_sim, rep_cont
 
-    # Map back to input indices; exact copies follow their representative.
+
+def fold_copies(first_of: np.ndarray, reps: np.ndarray, rep_canon: np.ndarray, rep_sim: np.ndarray,
+                rep_cont: np.ndarray, n_shingles: np.ndarray, stamp: list[str] | None,
+                params: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every article's canonical, similarity, containment, exact flag and
+    relation (:class:`Clusters`' fields) from its representative's
+    (``first_of``: each article's representative; ``reps``: the
+    representatives in the order of ``rep_canon``)."""
+    n = len(first_of)
+    canonical = np.arange(n)
+    similarity = np.ones(n)
+    containment = np.ones(n)
+    exact = first_of != np.arange(n)
     canonical[reps] = reps[rep_canon]
     similarity[reps] = rep_sim
     containment[reps] = rep_cont
@@ -134,7 +157,7 @@ def cluster(
     exact &= canonical == first_of
     # (An exact copy of another member takes that member's relation.)
     relation = relations(canonical, similarity, containment, exact, n_shingles, stamp, params)
-    return Clusters(canonical, similarity, containment, exact, n_candidates, n_verified, relation)
+    return canonical, similarity, containment, exact, relation
 
 
 def representatives(exact_keys: list[str], ranks: list[tuple] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +180,7 @@ def representatives(exact_keys: list[str], ranks: list[tuple] | np.ndarray) -> t
     return order, first_of, order[first_of[order] == order]
 
 
-class _Rows:
+class RepRows:
     """The representatives' signatures in rank order, read through ``reps``
     instead of copied (at a million articles the copy is 512 MB): what
     LSH and the estimates index (rows, or all rows and some columns)."""
