@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..gates import is_prose
 from .blocks import RUN_GAP, Blocks
 from .features import FEATURE_VERSION, FeaturePatterns, context_features, feature_names, local_features
 
