@@ -51,17 +51,18 @@ RUN_GAP = 6
 RUN_SHARE = 0.5
 
 
-def prose_runs(lines: list[str], idx: list[int], gap: int = RUN_GAP) -> list[tuple[int, int, int]]:
+def prose_runs(lines: list[str], idx: list[int], gap: int = RUN_GAP,
+               prose: list[bool] | None = None) -> list[tuple[int, int, int]]:
     """Runs of prose among ``lines[i] for i in idx``: (first position, last
     position, words), positions into ``idx``; prose lines at most ``gap``
-    other lines apart share a run."""
+    other lines apart share a run. ``prose``: :func:`is_prose` of every
+    line, when the caller has it (:meth:`Blocks.prose`)."""
     runs: list[list[int]] = []
     last = None
     for pos, i in enumerate(idx):
-        line = lines[i]
-        if not is_prose(line):
+        if not (prose[i] if prose is not None else is_prose(lines[i])):
             continue
-        w = word_count(line)
+        w = word_count(lines[i])
         if last is not None and pos - last - 1 <= gap:
             runs[-1][1] = pos
             runs[-1][2] += w
@@ -77,7 +78,7 @@ def _largest(runs: list[tuple[int, int, int]]) -> int:
 
 class Blocks:
     __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "guards",
-                 "by", "refused", "_body")
+                 "by", "refused", "_body", "_prose")
 
     def __init__(self, text: str, title: str = "", source: str | None = None,
                  learned: frozenset[str] = frozenset()):
@@ -94,6 +95,15 @@ class Blocks:
         self.by: dict[int, str] = {}  # line index -> the rule that removed it (rules.toml place)
         self.refused: Counter[str] = Counter()  # reason -> removals the body guard refused
         self._body: frozenset[int] | None = None
+        self._prose: list[bool] | None = None
+
+    def prose(self) -> list[bool]:
+        """:func:`is_prose` of every line as it is now, computed once: the
+        sections step, the body, :meth:`body_before` and the classifier's
+        skip test all read it (a trim updates its line)."""
+        if self._prose is None:
+            self._prose = list(map(is_prose, self.lines))
+        return self._prose
 
     @property
     def body(self) -> frozenset[int]:
@@ -101,10 +111,11 @@ class Blocks:
         runs of the text as given (before any step removed anything)."""
         if self._body is None:
             idx = self.nonblank
-            runs = prose_runs(self.lines, idx)
+            prose = self.prose()
+            runs = prose_runs(self.lines, idx, prose=prose)
             best = _largest(runs)
             self._body = frozenset(idx[pos] for a, b, w in runs if w >= RUN_SHARE * best
-                                   for pos in range(a, b + 1) if is_prose(self.lines[idx[pos]]))
+                                   for pos in range(a, b + 1) if prose[idx[pos]])
         return self._body
 
     def body_before(self, live: list[int], pos: int) -> bool:
@@ -114,8 +125,9 @@ class Blocks:
         own measure, :data:`RUN_SHARE`: an article that goes on after a
         "Related" box). The opening line counts as a break, so a thread of
         a few comments after the story is not read as the story going on."""
-        before = _largest(prose_runs(self.lines, live[:pos]))
-        return before > 0 and _largest(prose_runs(self.lines, live[pos + 1:])) < RUN_SHARE * before
+        prose = self.prose()
+        before = _largest(prose_runs(self.lines, live[:pos], prose=prose))
+        return before > 0 and _largest(prose_runs(self.lines, live[pos + 1:], prose=prose)) < RUN_SHARE * before
 
     def live(self) -> list[int]:
         """Indices of the non-blank lines no step has removed, in order."""
@@ -146,6 +158,8 @@ class Blocks:
         line = self.lines[i]
         self.trims.append((i, Edit(reason, line[start:end].strip())))
         self.lines[i] = line[:start].rstrip() + line[end:]
+        if self._prose is not None:
+            self._prose[i] = is_prose(self.lines[i])
 
     def edits(self) -> list[Edit]:
         """Trims in the order made, then removed lines in text order. Edits

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..gates import is_prose
 from .blocks import RUN_GAP, Blocks
 from .features import FEATURE_VERSION, FeaturePatterns, context_features, feature_names, local_features
 
@@ -134,10 +133,10 @@ def _all_kept_are_body(b: Blocks) -> bool:
     if b._body is not None:
         body = b._body
         return all(i in body or i in removed for i in b.nonblank)
-    lines = b.lines
+    prose = b.prose()
     last = None
     for pos, i in enumerate(b.nonblank):
-        if is_prose(lines[i]):
+        if prose[i]:
             if last is not None and pos - last - 1 > RUN_GAP:
                 return False
             last = pos

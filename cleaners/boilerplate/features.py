@@ -228,6 +228,9 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
     recall = np.zeros(n_rows, dtype=np.float32)
     repeats = np.zeros(n_rows, dtype=np.float32)
     prefix_repeats = np.zeros(n_rows, dtype=np.float32)
+    # A line with no digit (ASCII ones counted above; a non-ASCII line may
+    # hold others) is its own key once lowercased: the digit pass is skipped.
+    plain = ((digits == 0) & (nonascii == 0)).tolist()
     offset = 0
     for a, b in enumerate(batch):
         n = int(counts[a])
@@ -246,7 +249,7 @@ def local_features(batch: Sequence[Blocks], patterns: FeaturePatterns) -> tuple[
                             cover[offset + k] = sum(map(in_title, toks)) / len(toks)
                             recall[offset + k] = len(title_tokens.intersection(toks)) / len(title_tokens)
                             tl[offset + k] = _is_title_tokens(toks, b.title)
-        keys = [_norm_key(ln) for ln in art_lines]
+        keys = [ln.lower() if plain[offset + k] else _norm_key(ln) for k, ln in enumerate(art_lines)]
         seen: dict[str, int] = {}
         prefixes: dict[str, int] = {}
         for key in keys:

@@ -18,6 +18,7 @@ an error that names the place, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from typing import Any
 
 import regex
 
-from ..gates import is_prose
 from ..reasons import REMOVAL_REASONS
 from .blocks import Blocks
 from .features import FeaturePatterns, is_title_line
@@ -249,6 +249,129 @@ def _hints(cls) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------
+# Literal pre-checks
+#
+# A line rule is a regex searched in every line of every article, and most
+# of the stage's cost was searches that find nothing in a paragraph of
+# prose (an alternation under IGNORECASE is tried at every position). Many
+# patterns cannot match without one of a few literal strings ("adsbygoogle",
+# "gtag(", ...): a substring test for those, far cheaper than the search,
+# skips the search when none is there. The literals are derived from the
+# pattern, so a rule edited in rules.toml keeps a correct pre-check; a
+# pattern the derivation does not fully understand gets none.
+
+try:
+    from re import _constants as _sre, _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python before 3.11
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+# The characters outside ASCII that the regex engine's IGNORECASE matches to
+# an ASCII letter (I, i, s, k); tests/test_rule_prefilter.py derives them.
+FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+_QUANTIFIER = re.compile(r"\{\d*(,\d*)?\}")
+_REPEATS = tuple(op for op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)) if op)
+
+
+class _Unsure(Exception):
+    pass
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings of which every match of ``pattern`` contains at least one
+    (case as written), or None when none can be named: a pattern with
+    syntax the stdlib parser would read otherwise than the regex engine
+    (POSIX classes, fuzzy matching, scoped flags, back references), or a
+    branch with no literal."""
+    if "[[" in pattern or "[:" in pattern:
+        return None
+    for m in re.finditer(r"(\\*)\{", pattern):
+        if len(m.group(1)) % 2 == 0 and not _QUANTIFIER.match(pattern, m.end() - 1):
+            return None  # a literal brace to re, fuzzy matching to regex
+    try:
+        tree = _sre_parse.parse(pattern)
+        if tree.state.flags & ~_sre.SRE_FLAG_UNICODE:
+            return None
+        found = _seq_literals(list(tree))
+    except (_Unsure, re.error, RecursionError, ValueError, TypeError):
+        return None
+    if not found or any(c in FOLDS_TO_ASCII for lit in found for c in lit):
+        return None
+    return frozenset(found)
+
+
+def _seq_literals(items: list) -> set[str] | None:
+    """Of a sequence: the literal alternatives whose shortest string is
+    longest among its runs of literal characters and its items' own."""
+    options: list[set[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if op is _sre.AT:  # ^, $, \b: zero width, the run goes on
+            continue
+        if run:
+            options.append({"".join(run)})
+            run = []
+        got = _item_literals(op, av)
+        if got:
+            options.append(got)
+    if run:
+        options.append({"".join(run)})
+    return max(options, key=lambda o: (min(map(len, o)), -len(o)), default=None)
+
+
+def _item_literals(op, av) -> set[str] | None:
+    if op is _sre.SUBPATTERN:
+        _, add, remove, sub = av
+        if add or remove:
+            raise _Unsure
+        return _seq_literals(list(sub))
+    if op is _sre.BRANCH:
+        out: set[str] = set()
+        for alt in av[1]:
+            got = _seq_literals(list(alt))
+            if not got:
+                return None
+            out |= got
+        return out
+    if op in _REPEATS:
+        low, _, sub = av
+        return _seq_literals(list(sub)) if low >= 1 else None
+    if op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS):
+        raise _Unsure
+    return None
+
+
+def _precheck(rule: Rule) -> tuple[Rule, tuple[str, ...] | None, bool, bool]:
+    """(rule, its literals, whether they are compared case-folded, whether
+    they are all ASCII), literals lowercased for an IGNORECASE rule."""
+    lits = required_literals(rule.pattern.pattern)
+    fold = bool(rule.pattern.flags & regex.IGNORECASE)
+    if lits is None:
+        return rule, None, fold, True
+    if fold:
+        lits = frozenset(lit.lower() for lit in lits)
+    return rule, tuple(sorted(lits)), fold, all(lit.isascii() for lit in lits)
+
+
+def _lowered(line: str) -> tuple[str | None, str | None]:
+    """The line lowercased for literal tests of IGNORECASE rules: (for
+    rules with ASCII literals only, for any rule); None where ``str.lower``
+    could disagree with the regex engine's case folding."""
+    if line.isascii():
+        low = line.lower()
+        return low, low
+    if FOLDS_TO_ASCII.isdisjoint(line):
+        # A literal of non-ASCII letters can be matched case-insensitively
+        # by letters str.lower does not map onto it (σ and ς): those rules
+        # search as before.
+        return line.lower(), None
+    return None, None
+
+
+# --------------------------------------------------------------------------
 # The steps
 
 
@@ -308,7 +431,8 @@ class SectionStep(_RuleStep):
             return
         # A trailing section ends an article: it opens only after some prose
         # (a "Comment" share link above a story does not open a thread).
-        prose = list(accumulate((is_prose(lines[i]) for i in live), initial=0))
+        flags = b.prose()
+        prose = list(accumulate((flags[i] for i in live), initial=0))
         for rule in sections:
             share = s.tail_share if rule.tail_share is None else rule.tail_share
             for pos, i in enumerate(live):
@@ -331,8 +455,20 @@ class RuleStep(_RuleStep):
     name = "rules"
     KINDS = ("line",)
 
+    def __init__(self, rules: RuleSet):
+        super().__init__(rules)
+        self._checks: dict[str | None, list[tuple[Rule, tuple[str, ...] | None, bool, bool]]] = {}
+
+    def _prechecked(self, source: str | None) -> list[tuple[Rule, tuple[str, ...] | None, bool, bool]]:
+        key = source if source in self.rules.sites else None
+        checks = self._checks.get(key)
+        if checks is None:
+            (line_rules,) = self._for(key)
+            checks = self._checks[key] = [_precheck(r) for r in line_rules]
+        return checks
+
     def __call__(self, b: Blocks) -> None:
-        (line_rules,) = self._for(b.source)
+        checks = self._prechecked(b.source)
         lines = b.lines
         live = b.live()
         n, edge, title = len(live), self.rules.settings.edge_lines, b.title
@@ -342,11 +478,21 @@ class RuleStep(_RuleStep):
                 b.remove(i, "title", "title")
                 continue
             nw = len(line.split())
-            for rule in line_rules:
+            lowered = None
+            for rule, lits, fold, ascii_lits in checks:
                 if rule.max_words is not None and nw > rule.max_words:
                     continue
                 if not _in_place(rule, pos, n, edge):
                     continue
+                if lits is not None:
+                    if not fold:
+                        text = line
+                    else:
+                        if lowered is None:
+                            lowered = _lowered(line)
+                        text = lowered[0] if ascii_lits else lowered[1]
+                    if text is not None and not any(lit in text for lit in lits):
+                        continue  # none of the strings every match holds
                 if rule.pattern.search(line):
                     b.remove(i, rule.reason, "convention" if rule.in_body else "outside_body", by=rule.name)
                     break
