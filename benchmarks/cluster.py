@@ -29,8 +29,8 @@ Then, on the processes run's output, each dedup step alone in a process
 of its own (``--dedup-step``), for the memory the worker running it needs:
 its peak RSS over its RSS before the step (Linux: ``VmHWM`` reset through
 ``/proc/self/clear_refs``), for the one-worker steps (``lsh_plan``,
-``dedup_corpus``) and the largest of the per-shard, per-partition and
-per-pair-partition (``lsh_verify``) ones.
+``dedup_components``, ``dedup_corpus``) and the largest of the per-shard, per-partition and
+per-pair-partition (``lsh_verify``) and per-batch (``dedup_batch``) ones.
 
 Prints one line per size and writes ``benchmarks/results/cluster.json``.
 """

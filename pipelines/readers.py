@@ -174,7 +174,7 @@ def read_documents_from(scan_result: InputScan, max_file_bytes: int = MAX_FILE_B
     """:func:`read_documents_at` with each document's origin (``path:line``,
     or the reader's name for a record of a page or an archive). With
     ``check_ids`` False, a reused id is left for the caller to find (see
-    :func:`pipelines.intake.resolve_ids`, which sees the whole run)."""
+    :func:`pipelines.intake.resolve_steps`, which sees the whole run)."""
     seen: dict[str, str] = {}
     for f in scan_result.files:
         rel = _rel(f, scan_result.root)
