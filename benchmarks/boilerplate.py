@@ -42,6 +42,7 @@ import html
 import json
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -292,50 +293,92 @@ def offtopic_dev(seed: int = 3) -> dict:
 
 
 SPEED_REPEATS = 7
+# The last release whose boilerplate stage had no classifier (its default
+# steps: sections, page, rules, learned, lead, off-topic): the chain the
+# stage must not be slower than. Its code, rules and configuration are
+# checked out of git and timed in a process of their own, so that making
+# the rules of today faster does not make the baseline faster too.
+PREVIOUS_RELEASE = "c178c2a"
+
+_TIMER = r"""
+import json, re, sys, time
+root, chain, n, batch, bbc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+sys.path.insert(0, root)
+from pipelines.config import load_config
+from cleaners.boilerplate import Boilerplate, word_zipf
+from cleaners.repair import repair_text
+cfg = load_config(None)
+rules = cfg.ruleset()
+word_zipf(rules.offtopic.frequency_languages, rules.offtopic.rare_zipf)  # once per process, not per article
+rows = [json.loads(line) for line in open(bbc, encoding="utf-8")][:n]
+items = [(repair_text(r["text"])[0], r["title"], "bbc", frozenset()) for r in rows]
+threshold = float(cfg.boilerplate.offtopic_max_shared)
+steps = tuple(cfg.boilerplate.steps)
+if chain == "tokenise":
+    token = re.compile(r"\w+")
+    fn = lambda chunk: [token.findall(t) for t, *_ in chunk]
+else:
+    model = None
+    if "classifier" in steps:
+        from pipelines.stages import _classifier
+        model = _classifier(cfg)
+    if chain == "no_model":
+        steps = tuple(s for s in steps if s != "classifier")
+    fn = Boilerplate(rules, steps, threshold, model).strip_many
+fn(items[:batch])  # warm: first-use tables and caches
+print(len(items), flush=True)
+for _ in sys.stdin:
+    t0 = time.perf_counter()
+    for s in range(0, len(items), batch):
+        fn(items[s:s + batch])
+    print(time.perf_counter() - t0, flush=True)
+"""
+
+
+def _previous_release(dest: Path) -> Path:
+    """The packages and configs of :data:`PREVIOUS_RELEASE`, from git."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE, "cleaners", "pipelines", "configs"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
 
 
 def speed_bench(n: int = 2000, batch: int = 500) -> dict:
     """Cost of the boilerplate stage per article (repaired BBC text, learned
     lines empty), as the flow runs it (a shard's articles at once, so the
     classifier scores a batch), against two baselines measured in the same
-    run: the rule-based chain of the previous release (sections, page, rules,
-    lead, off-topic: no model) and one ``\\w+`` tokenisation pass, the
-    chains interleaved, best of :data:`SPEED_REPEATS` each."""
-    from cleaners.boilerplate import DEFAULT_STEPS, Boilerplate, word_zipf
-    from cleaners.repair import repair_text
-    from pipelines.stages import _classifier
-
+    run: the rule-based chain of the previous release (:data:`PREVIOUS_RELEASE`,
+    its own code and rules) and one ``\\w+`` tokenisation pass. Each chain
+    runs in a process of its own, the chains interleaved, best of
+    :data:`SPEED_REPEATS` each: a burst of load on the shared machine falls
+    on every chain alike."""
     cfg = load_config(None)
-    rules = cfg.ruleset()
-    word_zipf(rules.offtopic.frequency_languages, rules.offtopic.rare_zipf)  # loaded once per process, not per article
-    rows = [json.loads(line) for line in open(BBC, encoding="utf-8")][:n]
-    items = [(repair_text(r["text"])[0], r["title"], "bbc", frozenset()) for r in rows]
-    token = re.compile(r"\w+")
-    threshold = float(cfg.boilerplate.offtopic_max_shared)
-    current = Boilerplate(rules, tuple(cfg.boilerplate.steps), threshold, _classifier(cfg))
-    previous = Boilerplate(rules, DEFAULT_STEPS, threshold)
-    rules_only = Boilerplate(rules, tuple(s for s in cfg.boilerplate.steps if s != "classifier"), threshold)
-
-    chains = {
-        "base": lambda chunk: [token.findall(t) for t, *_ in chunk],
-        "prev": previous.strip_many,
-        "full": current.strip_many,
-        "no_model": rules_only.strip_many,
-    }
-    best = dict.fromkeys(chains, float("inf"))
-    # Interleaved, best of REPEATS each: on a shared machine a burst of load
-    # then falls on every chain alike instead of on whichever ran during it.
-    for _ in range(SPEED_REPEATS):
-        for name, fn in chains.items():
-            t0 = time.perf_counter()
-            for s in range(0, len(items), batch):
-                fn(items[s:s + batch])
-            best[name] = min(best[name], time.perf_counter() - t0)
-    base, prev, full, no_model = (1000 * best[k] / len(items) for k in ("base", "prev", "full", "no_model"))
-    res = {"articles": len(items), "steps": list(cfg.boilerplate.steps), "baseline_tokenise_ms": round(base, 4),
-           "previous_rule_chain_ms": round(prev, 4), "boilerplate_ms": round(full, 4),
-           "boilerplate_without_classifier_ms": round(no_model, 4), "ratio_to_previous": round(full / prev, 3),
-           "ratio_to_tokenise": round(full / base, 1), "repeats": SPEED_REPEATS}
+    with tempfile.TemporaryDirectory() as tmp:
+        old = _previous_release(Path(tmp))
+        chains = {"base": (ROOT, "tokenise"), "prev": (old, "rules"), "full": (ROOT, "full"),
+                  "no_model": (ROOT, "no_model")}
+        procs = {name: subprocess.Popen([sys.executable, "-c", _TIMER, str(root), chain, str(n), str(batch), str(BBC)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp)
+                 for name, (root, chain) in chains.items()}
+        try:
+            counts = {name: int(p.stdout.readline()) for name, p in procs.items()}
+            best = dict.fromkeys(chains, float("inf"))
+            for _ in range(SPEED_REPEATS):
+                for name, p in procs.items():
+                    p.stdin.write("go\n")
+                    p.stdin.flush()
+                    best[name] = min(best[name], float(p.stdout.readline()))
+        finally:
+            for p in procs.values():
+                p.stdin.close()
+                p.wait()
+    articles = counts["full"]
+    base, prev, full, no_model = (1000 * best[k] / articles for k in ("base", "prev", "full", "no_model"))
+    res = {"articles": articles, "steps": list(cfg.boilerplate.steps), "previous_release": PREVIOUS_RELEASE,
+           "baseline_tokenise_ms": round(base, 4), "previous_rule_chain_ms": round(prev, 4),
+           "boilerplate_ms": round(full, 4), "boilerplate_without_classifier_ms": round(no_model, 4),
+           "ratio_to_previous": round(full / prev, 3), "ratio_to_tokenise": round(full / base, 1),
+           "repeats": SPEED_REPEATS}
     print("speed    " + "  ".join(f"{k} {v}" for k, v in res.items()))
     return res
 
