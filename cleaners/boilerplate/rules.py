@@ -393,15 +393,18 @@ class _RuleStep:
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
-        self._by_source: dict[str | None, tuple[list[Rule], ...]] = {}
+        self._by_source: dict[str | None, tuple[list, ...]] = {}
 
     def _for(self, source: str | None) -> tuple[list[Rule], ...]:
         key = source if source in self.rules.sites else None
         split = self._by_source.get(key)
         if split is None:
-            rules = self.rules.for_source(key)
-            split = self._by_source[key] = tuple([r for r in rules if r.kind == k] for k in self.KINDS)
+            split = self._by_source[key] = self._arrange(self.rules.for_source(key))
         return split
+
+    def _arrange(self, rules: list[Rule]) -> tuple[list, ...]:
+        """What a step keeps per source, built once: its rules by kind."""
+        return tuple([r for r in rules if r.kind == k] for k in self.KINDS)
 
 
 class SectionStep(_RuleStep):
@@ -455,20 +458,13 @@ class RuleStep(_RuleStep):
     name = "rules"
     KINDS = ("line",)
 
-    def __init__(self, rules: RuleSet):
-        super().__init__(rules)
-        self._checks: dict[str | None, list[tuple[Rule, tuple[str, ...] | None, bool, bool]]] = {}
-
-    def _prechecked(self, source: str | None) -> list[tuple[Rule, tuple[str, ...] | None, bool, bool]]:
-        key = source if source in self.rules.sites else None
-        checks = self._checks.get(key)
-        if checks is None:
-            (line_rules,) = self._for(key)
-            checks = self._checks[key] = [_precheck(r) for r in line_rules]
-        return checks
+    def _arrange(self, rules: list[Rule]) -> tuple[list, ...]:
+        """The line rules with their literal pre-checks (:func:`_precheck`)."""
+        (line_rules,) = super()._arrange(rules)
+        return ([_precheck(r) for r in line_rules],)
 
     def __call__(self, b: Blocks) -> None:
-        checks = self._prechecked(b.source)
+        (checks,) = self._for(b.source)
         lines = b.lines
         live = b.live()
         n, edge, title = len(live), self.rules.settings.edge_lines, b.title
