@@ -43,11 +43,17 @@ _SENTENCE_STOP = re.compile(r"[.!?…。！？](?=[\s\"”’'»)\]」』]|$)")
 SENTENCE_WORDS = 10
 
 
+def ends_sentence(line: str) -> bool:
+    """The line ends as a sentence ends (a closing quote or bracket after
+    the mark included). Looks at the line's last character only."""
+    return _SENTENCE_END.search(line, max(0, len(line.rstrip()) - 1)) is not None
+
+
 def is_prose(line: str) -> bool:
     """A line that reads as prose: at least ``SENTENCE_WORDS`` words, ending
     as a sentence ends. Called on every line by the body guard, so it
     looks at the line's end only and splits no further than it must count."""
-    if _SENTENCE_END.search(line, max(0, len(line.rstrip()) - 1)) is None:
+    if not ends_sentence(line):
         return False
     return (len(line.split(None, SENTENCE_WORDS - 1)) >= SENTENCE_WORDS
             or (not line.isascii() and word_count(line) >= SENTENCE_WORDS))

@@ -18,7 +18,7 @@ from operator import itemgetter
 
 import regex
 
-from ..gates import word_count
+from ..gates import ends_sentence, word_count
 from .blocks import Blocks
 
 
@@ -317,15 +317,12 @@ def offtopic_scores(lines: list[str], title: str, params: OfftopicParams) -> lis
     return scores
 
 
-_SENTENCE_END = regex.compile(r"[.!?:;\"”’'»)]\s*$")
-
-
 def _teaser_shaped(lines: list[str], block: list[int]) -> bool:
     """A headline line, then prose: a teaser for another story (a table's
     header row is followed by rows that end no sentence)."""
     first = lines[block[0]]
-    return (len(block) > 1 and len(first.split()) <= 15 and not _SENTENCE_END.search(first)
-            and bool(_SENTENCE_END.search(lines[block[-1]])))
+    return (len(block) > 1 and len(first.split()) <= 15 and not ends_sentence(first)
+            and ends_sentence(lines[block[-1]]))
 
 
 def is_offtopic(score: TopicScore, params: OfftopicParams, max_shared: float) -> bool:
