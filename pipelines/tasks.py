@@ -28,7 +28,7 @@ from cleaners.boilerplate import SourceLineStats
 from . import executors, intake, runtime
 from .config import Config
 from .readers import scan
-from .stages import ShardStats, clean_shard, learn_shard, position
+from .stages import ShardStats, clean_shard, compact_line_stats, learn_shard, position
 from .store import Segment
 
 # A run is orchestrated by Prefect (a flow run on an API server, its steps
@@ -236,7 +236,7 @@ def merge_line_stats(parts: list[tuple[SourceLineStats, Counter]], cfg: Config) 
     for part, secs in parts:
         stats.merge(part)
         seconds.update(secs)
-    return stats, seconds
+    return compact_line_stats(stats), seconds
 
 
 def learn_corpus(parts: list[tuple[SourceLineStats, Counter]], segments: list[Segment], staging: str,
