@@ -204,7 +204,7 @@ def compact_line_stats(stats: SourceLineStats) -> SourceLineStats:
     only, which pass 2 writes). One array, not one per article: a shard's
     statistics used to cross the cluster as some 2,000 small arrays, and
     every level of the merge pickled and concatenated each of them again;
-    copies of a story counted once, the merged table shrinks as it goes."""
+    copies of a story in one source (one fingerprint) are one row."""
     t = stats.table()
     t = t[t["counted"]]
     if len(t):
