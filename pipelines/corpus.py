@@ -541,15 +541,22 @@ def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str
                                            plan.partitions) for (si, shard, path), prefix in zip(plan.units, prefixes)],
                               "dedup keys"))
         pair_prefixes = [str(folder / f"pairs-{p:05d}") for p in range(used)]
-        ex.map(lsh_partition, [(p, prefixes, dest, used) for p, dest in enumerate(pair_prefixes)], "dedup pairs")
-        rows = shard_rows(segments, plan, cfg.dedup.num_perm)
+        # What every task of a step reads (per-shard lists) goes to the
+        # workers once (share), not inside each task: shards x partitions
+        # entries through the driver otherwise (its scheduler holds each
+        # task's arguments).
+        shared_prefixes = ex.share(prefixes)
+        ex.map(lsh_partition, [(p, shared_prefixes, dest, used) for p, dest in enumerate(pair_prefixes)], "dedup pairs")
+        rows = ex.share(shard_rows(segments, plan, cfg.dedup.num_perm))
         edge_files = [str(folder / f"edges-{q:05d}.npy") for q in range(used)]
-        counted = ex.map(lsh_verify, [(q, pair_prefixes, rows, cfg.dedup.params(), dest)
+        shared_pairs = ex.share(pair_prefixes)
+        counted = ex.map(lsh_verify, [(q, shared_pairs, rows, cfg.dedup.params(), dest)
                                       for q, dest in enumerate(edge_files)], "dedup verify")
         candidates, verified = sum(c for c, _v in counted), sum(v for _c, v in counted)
         comp = ex.call(dedup_components, work, edge_files, groups, plan.articles, batches)
         batch_files = [str(Path(work) / "components" / f"batch-{b:05d}.jsonl") for b in range(comp.batches)]
-        clustered += ex.map(dedup_batch, [(b, comp, segments, groups, rows, cfg.dedup.params(), dest)
+        shared_comp, shared_segments, shared_groups = ex.share(comp), ex.share(segments), ex.share(groups)
+        clustered += ex.map(dedup_batch, [(b, shared_comp, shared_segments, shared_groups, rows, cfg.dedup.params(), dest)
                                           for b, dest in enumerate(batch_files)], "dedup clusters")
     c = ex.call(dedup_corpus, segments, output, work, new_segment, groups, batch_files,
                 tuple(map(sum, zip(*clustered))))

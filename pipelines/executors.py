@@ -276,6 +276,26 @@ def _warm_up_plugin(cfg: Config):
     return WarmUp()
 
 
+# distributed keeps, per batched stream, the last payloads it sent (a
+# debugging aid, ``recent_message_log``), and the last transitions and events
+# of its scheduler and workers, all sized by this one setting (default 1,000).
+# In the driver that is the client's stream to the scheduler, holding every
+# task's pickled arguments, and, when the run hosts its LocalCluster, the
+# scheduler's streams to each worker, holding every task's arguments again:
+# up to 1,000 batches each, so the driver's memory followed the number of
+# tasks, i.e. the corpus (measured: 15 MB kept for 200 tasks of 500 paths;
+# docs/cluster.md). A run keeps none; the workers inherit the setting.
+_MESSAGE_HISTORY = {"distributed.admin.low-level-log-length": 0}
+
+
+def _keep_no_message_history() -> None:
+    import dask
+
+    # Set for the process, not around the start only: a stream (re)opened
+    # later reads the setting when it is made.
+    dask.config.set(_MESSAGE_HISTORY)
+
+
 class DaskExecutor(Executor):
     """Stage functions as ``distributed`` futures: one per shard, in the
     order the run asks for their results. The workers are processes with
@@ -297,6 +317,7 @@ class DaskExecutor(Executor):
         except ImportError as exc:
             raise ClusterError("executor = \"dask\" needs the dask extra: pip install 'newsclean[dask]'") from exc
         address = self.cfg.run.dask_address
+        _keep_no_message_history()
         # The cluster's own INFO lines (nannies, comms) are not the run's news.
         for name in ("distributed", "dask"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -433,17 +433,21 @@ def resolve_steps(parts: Sequence[str], segments: Sequence[Segment], staging: st
         ex.map(id_index_shard, [(seg, shard, prefix, used) for seg, shard, prefix in units], "ids of earlier runs")
     index_prefixes = [prefix for _seg, _shard, prefix in units]
     dests = [str(folder / f"part-{r:05d}") for r in range(used)]
+    # The lists every task of a step reads go to the workers once (share),
+    # not inside each task: parts x partitions file names through the
+    # driver otherwise (its scheduler holds each task's arguments).
+    all_parts, all_index, all_dests = ex.share(list(parts)), ex.share(index_prefixes), ex.share(dests)
     counts: Counter = Counter()
-    for c in ex.map(id_partition_resolve, [(r, parts, index_prefixes, dest) for r, dest in enumerate(dests)],
+    for c in ex.map(id_partition_resolve, [(r, all_parts, all_index, dest) for r, dest in enumerate(dests)],
                     "ids resolved"):
         counts.update(c)
-    ex.map(id_keep_part, [(p, prefix, dests) for p, prefix in enumerate(parts)], "ids kept")
+    ex.map(id_keep_part, [(p, prefix, all_dests) for p, prefix in enumerate(parts)], "ids kept")
     # Each round decides at least the first record whose names were not all
     # answered, so this ends; nearly always after the first round's answers.
     ask_round = 0
     res, ask = ex.call(id_quarantine, parts, dests, str(folder), staging, used, ask_round, max_warnings)
     while res is None:
-        ex.map(id_names_lookup, [(r, parts, index_prefixes, str(folder / f"names-{ask_round:03d}-{r:05d}")) for r in ask],
+        ex.map(id_names_lookup, [(r, all_parts, all_index, str(folder / f"names-{ask_round:03d}-{r:05d}")) for r in ask],
                "ids named")
         ask_round += 1
         res, ask = ex.call(id_quarantine, parts, dests, str(folder), staging, used, ask_round, max_warnings)

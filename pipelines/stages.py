@@ -194,7 +194,28 @@ def learn_shard(path: str, cfg: Config, repaired: str | None = None) -> tuple[So
             stats.observe(art.source, art.text.split("\n"), row)
     _write_lines(repaired or path, [dumps({"article": art.to_dict(), "hash": chash, "pos": pos, "prepared": True})
                                     for art, chash, _, pos in docs])
-    return stats, Counter(extract=extract, repair=repair)
+    return compact_line_stats(stats), Counter(extract=extract, repair=repair)
+
+
+def compact_line_stats(stats: SourceLineStats) -> SourceLineStats:
+    """``stats`` as one table of the distinct ``(source, line, article)``
+    triples that count, all that :meth:`SourceLineStats.learned` reads of
+    pass 1's statistics (rows and probe rows matter to a shard's line table
+    only, which pass 2 writes). One array, not one per article: a shard's
+    statistics used to cross the cluster as some 2,000 small arrays, and
+    every level of the merge pickled and concatenated each of them again;
+    copies of a story in one source (one fingerprint) are one row."""
+    t = stats.table()
+    t = t[t["counted"]]
+    if len(t):
+        t = t[np.lexsort((t["fp"], t["key"], t["src"]))]
+        new = np.ones(len(t), bool)
+        new[1:] = (t["src"][1:] != t["src"][:-1]) | (t["key"][1:] != t["key"][:-1]) | (t["fp"][1:] != t["fp"][:-1])
+        t = t[new]
+        t["row"] = 0
+    out = SourceLineStats(stats.min_articles, stats.min_share)
+    out.add(t)
+    return out
 
 
 def clean_shard(path: str, out_prefix: str, cfg: Config, learned: Mapping[int, frozenset[str]], examples: int = 5,

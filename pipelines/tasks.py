@@ -28,7 +28,7 @@ from cleaners.boilerplate import SourceLineStats
 from . import executors, intake, runtime
 from .config import Config
 from .readers import scan
-from .stages import ShardStats, clean_shard, learn_shard, position
+from .stages import ShardStats, clean_shard, compact_line_stats, learn_shard, position
 from .store import Segment
 
 # A run is orchestrated by Prefect (a flow run on an API server, its steps
@@ -228,15 +228,18 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: li
     return learned, plan, repair
 
 
-def merge_line_stats(parts: list[tuple[SourceLineStats, Counter]], cfg: Config) -> tuple[SourceLineStats, Counter]:
+def merge_line_stats(parts: list[tuple[SourceLineStats, Counter]], cfg: Config,
+                     compact: bool = True) -> tuple[SourceLineStats, Counter]:
     """Pass 1's findings of several shards (line statistics, seconds per
-    stage) as one, in the order given."""
+    stage) as one, in the order given; with ``compact``, as one table of
+    distinct rows (:func:`compact_line_stats`) for the next level of the
+    tree reduce."""
     b = cfg.boilerplate
     stats, seconds = SourceLineStats(b.learn_min_articles, b.learn_min_share), Counter()
     for part, secs in parts:
         stats.merge(part)
         seconds.update(secs)
-    return stats, seconds
+    return (compact_line_stats(stats) if compact else stats), seconds
 
 
 def learn_corpus(parts: list[tuple[SourceLineStats, Counter]], segments: list[Segment], staging: str,
@@ -247,7 +250,8 @@ def learn_corpus(parts: list[tuple[SourceLineStats, Counter]], segments: list[Se
     (pass 2 does not again). ``parts``: what pass 1 found in the new shards,
     in shard order (per shard, or merged by :func:`tree_reduce`)."""
     b = cfg.boilerplate
-    new, repair = merge_line_stats(parts, cfg)  # repair: seconds per stage (extract, repair)
+    # Not compacted: learned() below sorts every row once anyway.
+    new, repair = merge_line_stats(parts, cfg, compact=False)  # repair: seconds per stage (extract, repair)
     if not b.learn or not parts:
         return {}, Reclean(), repair
     stats = SourceLineStats(b.learn_min_articles, b.learn_min_share)

@@ -227,6 +227,13 @@ def share(removed: float, before: float) -> float | None:
 # The passes over the output files
 
 
+# The bins of the duplicates' similarity and containment histograms.
+SIMILARITY_EDGES = np.round(np.linspace(0, 1, 21), 2)
+# Values binned at a time: each chunk's counts add to the others', whatever
+# the chunk size.
+_HISTOGRAM_CHUNK = 1 << 16
+
+
 class _Kept:
     """One pass over articles.jsonl."""
 
@@ -237,10 +244,17 @@ class _Kept:
         self.by_source: Counter = Counter()
         self.sizes: Counter = Counter()
         self.largest: list[Cluster] = []
-        # Compact arrays, not lists of objects: one entry per article of the
-        # corpus (8 bytes, not about 32), for the histograms and quantiles.
-        self.sims = array("d")
-        self.conts = array("d")
+        # The duplicates' similarity and containment go straight into the
+        # histograms (fixed edges, counts add up chunk by chunk), so the
+        # report holds a chunk of them, not one entry per duplicate of the
+        # corpus.
+        self.duplicates = 0
+        self.sim_counts = np.zeros(len(SIMILARITY_EDGES) - 1, dtype=np.int64)
+        self.cont_counts = np.zeros(len(SIMILARITY_EDGES) - 1, dtype=np.int64)
+        self._sims = array("d")
+        self._conts = array("d")
+        # Compact arrays, not lists of objects: one entry per kept article
+        # (8 bytes, not about 32), for the length quantiles and histograms.
         self.exact = 0
         self.relations: Counter = Counter()
         self.before_len = array("q")
@@ -254,8 +268,9 @@ class _Kept:
         self.by_source[a.get("source") or "(none)"] += 1
         self.sizes[1 + len(members)] += 1
         for m in members:
-            self.sims.append(float(m.get("similarity", 0)))
-            self.conts.append(float(m.get("containment", 0)))
+            self.duplicates += 1
+            self._sims.append(float(m.get("similarity", 0)))
+            self._conts.append(float(m.get("containment", 0)))
             self.exact += bool(m.get("exact"))
             self.relations[m.get("relation") or ("exact" if m.get("exact") else "near")] += 1
         if members:
@@ -265,6 +280,17 @@ class _Kept:
             del self.largest[LARGEST_CLUSTERS:]
         self.before_len.append(int(a.get("raw_chars") or 0))
         self.after_len.append(len(a.get("text") or ""))
+        if len(self._sims) >= _HISTOGRAM_CHUNK:
+            self.histograms()
+
+    def histograms(self) -> tuple[np.ndarray, np.ndarray]:
+        """The similarity and containment counts per bin of
+        :data:`SIMILARITY_EDGES`, the values held so far counted in."""
+        if self._sims:
+            self.sim_counts += np.histogram(np.frombuffer(self._sims, dtype=np.float64), SIMILARITY_EDGES)[0]
+            self.cont_counts += np.histogram(np.frombuffer(self._conts, dtype=np.float64), SIMILARITY_EDGES)[0]
+            self._sims, self._conts = array("d"), array("d")
+        return self.sim_counts, self.cont_counts
 
 
 class _Dropped:
@@ -404,15 +430,13 @@ def _removed_lines(runs: list[dict]) -> RemovedLines:
 
 
 def _duplicates(kept: _Kept) -> Duplicates:
-    edges = np.round(np.linspace(0, 1, 21), 2)
+    sims, conts = kept.histograms()
     return Duplicates(
-        clusters=kept.n, duplicates=len(kept.sims), exact=kept.exact,
+        clusters=kept.n, duplicates=kept.duplicates, exact=kept.exact,
         relations=dict(sorted(kept.relations.items(), key=lambda kv: (-kv[1], kv[0]))),
         cluster_sizes={str(k): v for k, v in sorted(kept.sizes.items())},
         largest=kept.largest,
-        similarity_histogram=SimilarityHistogram(
-            edges.tolist(), np.histogram(np.frombuffer(kept.sims, dtype=np.float64), edges)[0].tolist(),
-            np.histogram(np.frombuffer(kept.conts, dtype=np.float64), edges)[0].tolist()),
+        similarity_histogram=SimilarityHistogram(SIMILARITY_EDGES.tolist(), sims.tolist(), conts.tolist()),
     )
 
 
