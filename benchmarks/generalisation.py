@@ -73,8 +73,7 @@ def kept_blocks(blocks: list[dict], cleaned: str) -> list[bool]:
 
 
 def model_cfg(base: Config, path: Path) -> Config:
-    meta = json.loads(path.read_text())
-    return base.with_overrides(boilerplate={"model": str(path), "classifier_threshold": meta["threshold"]})
+    return base.with_overrides(boilerplate={"model": str(path)})
 
 
 def evaluate(pages: list[dict], cfg: Config, title: bool = True) -> list[dict]:

@@ -294,8 +294,8 @@ def main() -> None:
         save(FINAL, s1, s2, t, names, cfg, {"trained_on": "all folds", **oof})
         summary["final"] = {"threshold": t, **oof, "bytes": FINAL.stat().st_size,
                             "sha256": hashlib.sha256(FINAL.read_bytes()).hexdigest()}
-        print(f"final model: {FINAL} ({FINAL.stat().st_size:,} bytes), threshold {t}; "
-              f"set [boilerplate] classifier_threshold = {t} in configs/default.toml", flush=True)
+        print(f"final model: {FINAL} ({FINAL.stat().st_size:,} bytes), threshold {t} "
+              f"(stored in the model file: runs use it unless [boilerplate] classifier_threshold is set)", flush=True)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     out = devset.RESULTS / "train_boilerplate.json"
     out.write_text(json.dumps(summary, indent=1) + "\n")

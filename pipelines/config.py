@@ -107,7 +107,9 @@ class BoilerplateSettings:
     steps: Annotated[tuple[StepName, ...], AfterValidator(_unique)] = ("sections", "rules", "learned", "classifier", "lead", "offtopic")
     offtopic_max_shared: Share | Literal[False] = 0.14
     model: Annotated[str, Strict(), Field(min_length=1)] = "boilerplate-model.json"
-    classifier_threshold: Share = 0.978
+    # None: the model file's own threshold, chosen by its training on
+    # out-of-fold scores; a number trades removal against content kept.
+    classifier_threshold: Share | None = None
     # Opt-in per-site rule files (configs/sites/<source>.toml): rules that
     # match one site's text, applied to that source only.
     site_rules: Annotated[tuple[Annotated[str, Strict(), Field(min_length=1)], ...], AfterValidator(_unique)] = ()

@@ -94,7 +94,18 @@ def _classifier(cfg: Config):
     from cleaners.boilerplate.classifier import BlockModel, ClassifierStep
 
     model = BlockModel.load(cfg.model_path())
-    return ClassifierStep(model, cfg.ruleset().patterns, float(cfg.boilerplate.classifier_threshold))
+    return ClassifierStep(model, cfg.ruleset().patterns, classifier_threshold(cfg, model))
+
+
+def classifier_threshold(cfg: Config, model) -> float:
+    """The run's own ``[boilerplate] classifier_threshold``, else the one the
+    model was trained with (its file's ``threshold``)."""
+    if cfg.boilerplate.classifier_threshold is not None:
+        return float(cfg.boilerplate.classifier_threshold)
+    if not isinstance(model.meta.get("threshold"), (int, float)):
+        raise ConfigError(f"{cfg.model_path()}: the model file has no threshold; "
+                          "set [boilerplate] classifier_threshold in the configuration")
+    return float(model.meta["threshold"])
 
 
 def check_model(cfg: Config) -> None:
@@ -107,6 +118,8 @@ def check_model(cfg: Config) -> None:
     try:
         _classifier(cfg)
         return
+    except ConfigError:
+        raise  # already says what to do
     except FileNotFoundError:
         problem = "no such file" + (f" (a relative path is looked for beside {cfg.path}, then among newsclean's configs)"
                                     if not Path(cfg.boilerplate.model).is_absolute() else "")

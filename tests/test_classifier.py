@@ -14,8 +14,8 @@ from cleaners.boilerplate import Blocks, Boilerplate
 from cleaners.boilerplate.classifier import BlockModel, ClassifierStep
 from cleaners.boilerplate.features import FeaturePatterns
 from conftest import ROOT, shared
-from pipelines.config import load_config
-from pipelines.stages import _classifier
+from pipelines.config import ConfigError, load_config
+from pipelines.stages import _classifier, check_model
 
 # News furniture in the agencies' and sites' formats (our own writing, in
 # the shapes the boilerplate issue lists). The conventions that are
@@ -79,7 +79,20 @@ def test_the_committed_model_is_small_and_matches_the_rules(cfg):
     assert path.stat().st_size < 5_000_000
     model = BlockModel.load(path)
     model.check(cfg.ruleset().patterns)  # raises if rules.toml's patterns moved on
-    assert 0 < cfg.boilerplate.classifier_threshold < 1
+    assert 0 < model.meta["threshold"] < 1
+
+
+def test_the_threshold_is_the_models_own_unless_the_run_sets_one(cfg, tmp_path):
+    model = BlockModel.load(cfg.model_path())
+    assert cfg.boilerplate.classifier_threshold is None  # one default: the model file's
+    assert _classifier(cfg).threshold == model.meta["threshold"]
+    assert _classifier(cfg.with_overrides(boilerplate={"classifier_threshold": 0.5})).threshold == 0.5
+    data = json.loads(cfg.model_path().read_text())
+    del data["threshold"]
+    bare = tmp_path / "bare-model.json"
+    bare.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="has no threshold"):
+        check_model(cfg.with_overrides(boilerplate={"model": str(bare)}))
 
 
 def test_a_model_trained_with_other_patterns_is_refused(cfg):
@@ -146,7 +159,7 @@ def test_the_classifier_removes_the_furniture_the_rules_leave_and_every_paragrap
         res = full.strip_many([("\n\n".join(_with_furniture(paras, k)), title, "bbc", frozenset())])[0]
         for e in res.edits:
             if e.reason == "classifier":
-                assert e.score is not None and e.score >= cfg.boilerplate.classifier_threshold
+                assert e.score is not None and e.score >= _classifier(cfg).threshold
 
 
 def test_an_articles_scores_do_not_depend_on_the_batch_around_it(cfg, bbc):
