@@ -455,6 +455,8 @@ def test_explain_finds_duplicates_and_dropped_articles(tmp_path, rules):
     (lambda r: r["settings"].update(tail_share=1.5), "[settings] tail_share = 1.5: must be between 0.0 and 1.0"),
     (lambda r: r.update(sitez={}), "rules.toml: unknown key(s) 'sitez'"),
     (lambda r: r.setdefault("sites", {}).update({"example.com": {"lines": []}}), "[sites.'example.com']: unknown key(s) 'lines'"),
+    (lambda r: r["section_end"][0].update(body_end=True), "body_end is only for [[line]] rules"),
+    (lambda r: r["line"][0].update(in_body=True, body_end=True), "in_body and body_end exclude each other"),
 ])
 def test_a_mistake_in_rules_toml_is_an_error_that_names_it(edit, message):
     import copy
@@ -553,6 +555,24 @@ def test_no_step_removes_body_prose_on_its_own_say(rules, long_bbc):
     credit = "Reporting by Jane Mercer; Editing by Tom Halvorsen and the regional desk in London."
     res = strip_boilerplate("\n\n".join([*paras[:5], credit, *paras[5:]]), title=title, rules=rules, offtopic_threshold=None)
     assert credit in res.text and res.refused.get("trailer") == 1
+
+
+def test_a_sign_off_goes_only_where_it_ends_the_body(rules, long_bbc):
+    """Author contact and newsletter lines are sentences, so they sit inside
+    the protected body; a body_end rule takes them where the article ends
+    (furniture after them does not count as the article going on), and
+    keeps the same line when the article's prose follows it."""
+    title, paras = long_bbc[2]
+    contact = "Email Dana Whitlock at dwhitlock@harborgazette.com or follow her on Twitter @danawhit."
+    offer = "Get the day's top stories delivered to your inbox: sign up for our free morning newsletter."
+    res = strip_boilerplate("\n\n".join([*paras, contact, offer, "Share this story"]), title=title, rules=rules,
+                            offtopic_threshold=None)
+    assert contact not in res.text and offer not in res.text and all(p in res.text for p in paras)
+    assert {e.reason for e in res.edits} >= {"trailer", "subscribe"}
+    for line in (contact, offer):
+        res = strip_boilerplate("\n\n".join([*paras[:6], line, *paras[6:]]), title=title, rules=rules,
+                                offtopic_threshold=None)
+        assert line in res.text and sum(res.refused.values()) == 1, [(e.reason, e.text) for e in res.edits]
 
 
 def test_offtopic_check_that_would_take_most_of_a_page_takes_nothing(rules):

@@ -39,9 +39,12 @@ from ..record import Edit
 #   convention    a whole-line rule marked in_body (a measured convention
 #                 shaped like a sentence: reporting credits, sign-up offers,
 #                 widget code), which may take a protected line
+#   body_end      a whole-line rule marked body_end (author contact lines,
+#                 newsletter offers) may take a protected line that ends the
+#                 body: no protected line it leaves kept follows it
 #   title         the block repeats the title the record carries
 #   topic         the off-topic check (a paragraph spliced from another story)
-GUARDS = ("outside_body", "after_body", "convention", "title", "topic")
+GUARDS = ("outside_body", "after_body", "convention", "body_end", "title", "topic")
 
 # Body lines separated by at most this many other lines belong together;
 # another run of at least RUN_SHARE of the main run's words is body too (an

@@ -54,6 +54,12 @@ class Rule:
     # (cookie notices, widget code) at precision 0.99, which
     # benchmarks/rule_precision.py prints. Other rules pass "outside_body".
     in_body: bool = False
+    # line only: the rule may take a line of the protected body when that
+    # line ends the body (guard "body_end"): nothing of the body it leaves
+    # kept comes after it. For what articles sign off with (author contact,
+    # newsletter offers), whose words are sentences an article may also
+    # use in its middle ("affiliate links", "newsletters").
+    body_end: bool = False
     # section_end only: the section's own lines read as prose (a comment
     # thread), so prose after its opening line is not the article going on
     # unless it is a run of the body's size. A section of headlines (related
@@ -113,7 +119,7 @@ class RulesError(ValueError):
 
 
 _RULE_KEYS = {"reason": str, "pattern": str, "max_words": int, "where": str, "tail_share": float, "case_sensitive": bool,
-              "in_body": bool, "prose_section": bool}
+              "in_body": bool, "body_end": bool, "prose_section": bool}
 _SECTIONS = ("settings", *KINDS, "sites", "offtopic", "page", "classifier")
 
 
@@ -183,8 +189,11 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
         raise RulesError(f"{where}: where = {place!r}; allowed: {', '.join(PLACES)}")
     if "tail_share" in d and (kind != "section_end" or not 0 < d["tail_share"] <= 1):
         raise RulesError(f"{where}: tail_share = {d['tail_share']!r} (only for [[section_end]], in (0, 1])")
-    if d.get("in_body") and kind != "line":
-        raise RulesError(f"{where}: in_body is only for [[line]] rules")
+    for key in ("in_body", "body_end"):
+        if d.get(key) and kind != "line":
+            raise RulesError(f"{where}: {key} is only for [[line]] rules")
+    if d.get("in_body") and d.get("body_end"):
+        raise RulesError(f"{where}: in_body and body_end exclude each other (in_body already takes any line)")
     if d.get("prose_section") and kind != "section_end":
         raise RulesError(f"{where}: prose_section is only for [[section_end]] rules")
     if "max_words" in d and d["max_words"] < 1:
@@ -197,7 +206,7 @@ def _rule(kind: str, d: Any, where: str) -> Rule:
     except regex.error as exc:
         raise RulesError(f"{where}: pattern does not compile ({exc}): {d['pattern']!r}") from None
     return Rule(kind, d["reason"], pattern, d.get("max_words"), place, d.get("tail_share"), d.get("in_body", False),
-                d.get("prose_section", False), where)
+                d.get("body_end", False), d.get("prose_section", False), where)
 
 
 def _unknown(d: Mapping[str, Any], known, where: str) -> None:
@@ -468,6 +477,7 @@ class RuleStep(_RuleStep):
         lines = b.lines
         live = b.live()
         n, edge, title = len(live), self.rules.settings.edge_lines, b.title
+        ending: list[tuple[int, Rule]] = []  # body lines a body_end rule matched
         for pos, i in enumerate(live):
             line = lines[i]
             if title and pos < edge and len(line) <= 2 * len(title) + 20 and is_title_line(line, title):
@@ -490,8 +500,32 @@ class RuleStep(_RuleStep):
                     if text is not None and not any(lit in text for lit in lits):
                         continue  # none of the strings every match holds
                 if rule.pattern.search(line):
-                    b.remove(i, rule.reason, "convention" if rule.in_body else "outside_body", by=rule.name)
+                    if rule.body_end and i in b.body:
+                        ending.append((i, rule))
+                    else:
+                        b.remove(i, rule.reason, "convention" if rule.in_body else "outside_body", by=rule.name)
                     break
+        if ending:
+            _remove_body_end(b, dict(ending))
+
+
+def _remove_body_end(b: Blocks, ending: dict[int, Rule]) -> None:
+    """Remove the protected lines a ``body_end`` rule matched that end the
+    body: walking back from the last line, body lines already removed or
+    matched are the sign-off; the first kept body line that is neither is
+    the article, and it and everything before it stay (counted as refused)."""
+    body, removed = b.body, b.removed
+    at_end = True
+    for i in reversed(b.nonblank):
+        if i not in body or i in removed:
+            continue
+        rule = ending.get(i)
+        if rule is None:
+            at_end = False
+        elif at_end:
+            b.remove(i, rule.reason, "body_end", by=rule.name)
+        else:
+            b.refused[rule.reason] += 1
 
 
 class LeadStep:
