@@ -533,7 +533,7 @@ def dedup_steps(segments: list[Segment], cfg: Config, enabled: bool, output: str
     batch_files: list[str] = []
     clustered = [(0, 0, 0)]
     if enabled:
-        plan = ex.call(lsh_plan, segments, cfg, work, partitions)
+        plan = ex.call(lsh_plan, segments, ex.share(cfg), work, partitions)  # no task carries the configuration
         groups = plan.groups
         used = plan.partitions if plan.units else 0
         prefixes = [str(folder / _unit(si, shard)) for si, shard, _path in plan.units]

@@ -74,7 +74,11 @@ class Executor:
         results = []
         for i, args in enumerate(argsets, 1):
             runtime.check_interrupted()
-            results.append(futures[i - 1].result() if futures else fn(*args))
+            if futures:
+                results.append(futures[i - 1].result())
+                futures[i - 1] = None  # a result read releases its task (the scheduler keeps none it need not)
+            else:
+                results.append(fn(*args))
             if progress:
                 progress(label, i, total)
         return results

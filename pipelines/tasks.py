@@ -217,10 +217,14 @@ def learn_boilerplate(shards: list[str], staging: str, cfg: Config, segments: li
     the one call that merges them, not through this process."""
     log = logger()
     ex = executors.current()
-    parts = _map(learn_shard, [(s, cfg, repaired_path(staging, i)) for i, s in enumerate(shards)], "learn", progress,
-                 gather=False)
-    parts = tree_reduce(merge_line_stats, parts, "merge line statistics", cfg)
-    learned, plan, repair = ex.call(learn_corpus, parts, segments, staging, cfg)
+    # The configuration goes to every worker once, not with each task: with
+    # its rules it pickles to about 18 KB, and an in-process scheduler kept
+    # each task's copy until the step ended (docs/cluster.md).
+    shared_cfg = ex.share(cfg)
+    parts = _map(learn_shard, [(s, shared_cfg, repaired_path(staging, i)) for i, s in enumerate(shards)], "learn",
+                 progress, gather=False)
+    parts = tree_reduce(merge_line_stats, parts, "merge line statistics", shared_cfg)
+    learned, plan, repair = ex.call(learn_corpus, parts, segments, staging, shared_cfg)
     if plan.lines or learned:
         log.info("learned %d boilerplate lines over %d sources (%d newly learned, %d no longer); %d earlier articles to clean again",
                  sum(len(v) for v in learned.values()), len(learned), plan.lines["learned"], plan.lines["unlearned"],
@@ -276,10 +280,11 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     (``rNNNNN``, no line table: theirs stays where they were first read);
     the statistics of each."""
     log = logger()
-    # Sent to every worker once, not with each shard.
-    shared = executors.current().share(learned)
-    argsets = [(s, str(Path(staging) / f"{i:05d}"), cfg, shared, cfg.report.examples) for i, s in enumerate(shards)]
-    argsets += [(s, str(Path(staging) / f"r{i:05d}"), cfg, shared, 0, False) for i, s in enumerate(reclean.shards)]
+    # Sent to every worker once, not with each shard (the configuration too,
+    # as in learn_boilerplate).
+    shared, shared_cfg = executors.current().share(learned), executors.current().share(cfg)
+    argsets = [(s, str(Path(staging) / f"{i:05d}"), shared_cfg, shared, cfg.report.examples) for i, s in enumerate(shards)]
+    argsets += [(s, str(Path(staging) / f"r{i:05d}"), shared_cfg, shared, 0, False) for i, s in enumerate(reclean.shards)]
     parts = _map(clean_shard, argsets, "clean", progress, gather=False)
     # The new shards' statistics and those of the articles cleaned again,
     # each reduced in shard order; the last merge keeps the top lines only.

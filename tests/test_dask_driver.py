@@ -7,6 +7,7 @@ learned-line statistics cost on their way to the driver's one merge.
   made the driver's memory follow the number of tasks (docs/cluster.md).
 - A step's shared lists reach the tasks as one object each, not a copy per
   task.
+- No task of a run carries the configuration: it reaches the workers once.
 - Pass 1's statistics travel as one table of distinct counted triples, and
   learn what the full tables learn.
 - The report's similarity histograms are the same whether its values are
@@ -80,6 +81,31 @@ def test_a_shared_list_reaches_every_task_as_one_object(executor):
     assert not any(isinstance(a, list) and len(a) == 300
                    for ts in executor.cluster.scheduler.tasks.values() if ts.run_spec is not None
                    for a in getattr(ts.run_spec, "args", ()))
+
+
+def test_no_task_of_a_run_carries_the_configuration(run_flow, tmp_path, monkeypatch):
+    """The configuration (about 18 KB pickled, with its rules) reaches the
+    workers once: a task per shard that carried it left a copy per task in
+    the in-process scheduler until its step ended, which made the driver's
+    memory follow the corpus (docs/cluster.md, 1,000,000 articles)."""
+    from pipelines import executors
+    from pipelines.config import Config
+    from conftest import ROOT
+
+    carried = []
+    submit = executors.DaskExecutor._submit
+
+    def watched(self, fn, *args):
+        if any(isinstance(a, Config) for a in args):
+            carried.append(fn.__name__)
+        return submit(self, fn, *args)
+
+    monkeypatch.setattr(executors.DaskExecutor, "_submit", watched)
+    cfg = tmp_path / "dask.toml"
+    cfg.write_text('[run]\nexecutor = "dask"\nworkers = 1\nshard_size = 10\n', encoding="utf-8")
+    run_flow(ROOT / "raw", tmp_path / "out", config=cfg)
+    assert (tmp_path / "out" / "articles.jsonl").stat().st_size > 0
+    assert carried == []
 
 
 def _stats(rng: random.Random, copies: int):
