@@ -98,7 +98,7 @@ def test_report_figures_agree_with_the_output_files(two_runs):
     sizes = [c["size"] for c in d["largest"]]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] >= 3
     for c in d["largest"]:
-        assert [m["id"] for m in c["members"]] == [m["id"] for m in by_id[c["canonical"]]["duplicates"]]
+        assert [m["id"] for m in c["members"]] == [m["id"] for m in by_id[c["canonical"]]["duplicates"]][:20]
     assert sum(d["similarity_histogram"]["similarity"]) == s["duplicates"]
     assert sum(d["relations"].values()) == s["duplicates"]
     assert set(d["relations"]) <= {"exact", "near", "earlier_version", "later_version", "truncated", "containing"}
@@ -492,3 +492,17 @@ def test_report_opens_in_headless_chromium_legible_at_desktop_and_phone_widths(t
     removed = {e["text"].strip() for ex in rep["examples"] for e in ex["edits"]
                if e["reason"] not in ("mojibake", "markdown", "encoding", "whitespace")}
     assert removed and removed <= {t.strip() for t in info["removed"]}
+
+
+def test_a_large_cluster_lists_its_first_copies_and_counts_them_all():
+    """A story copied a thousand times: the report lists the first twenty
+    copies (articles.jsonl keeps every one) and counts them all."""
+    import importlib
+
+    fig = importlib.import_module("pipelines.report.figures")
+    kept = fig._Kept()
+    dups = [{"id": f"copy-{k:04d}", "similarity": 0.9, "containment": 1.0, "exact": k % 2 == 0} for k in range(1000)]
+    kept.add({"id": "wire-story", "title": "Ferry fares rise", "source": "wire", "language": "en", "text": "x" * 500,
+              "raw_chars": 900, "duplicates": dups})
+    (c,) = kept.largest
+    assert c.size == 1001 and [m["id"] for m in c.members] == [d["id"] for d in dups[:20]]

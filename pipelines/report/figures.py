@@ -24,7 +24,7 @@ from cleaners.reasons import CHANGE_REASONS
 from ..formats.writers import read_corpus
 from ..store import current_generation
 
-REPORT_SCHEMA_VERSION = 3
+REPORT_SCHEMA_VERSION = 4
 
 # A source's boilerplate share in the latest run that exceeds its average over
 # earlier runs by this many percentage points is flagged: a site redesign or a
@@ -33,6 +33,10 @@ JUMP_POINTS = 10.0
 # ... provided the run saw enough of that source for a share to mean something.
 JUMP_MIN_WORDS = 200
 LARGEST_CLUSTERS = 10
+# Members listed per largest cluster: a wire story copied a thousand times
+# is a list no reader reads (articles.jsonl keeps every one), and holding it
+# made the report's memory follow the largest cluster.
+LARGEST_MEMBERS = 20
 TOP_LINES = 20
 LINES_PER_SOURCE = 3
 QUARANTINE_LISTED = 50
@@ -275,7 +279,7 @@ class _Kept:
             self.relations[m.get("relation") or ("exact" if m.get("exact") else "near")] += 1
         if members:
             self.largest.append(Cluster(a["id"], a.get("title") or "", a.get("source"), a.get("language"),
-                                        1 + len(members), members))
+                                        1 + len(members), members[:LARGEST_MEMBERS]))
             self.largest.sort(key=lambda c: (-c.size, c.canonical))
             del self.largest[LARGEST_CLUSTERS:]
         self.before_len.append(int(a.get("raw_chars") or 0))

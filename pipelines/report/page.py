@@ -223,6 +223,8 @@ class Page:
                     + ("<span class='pill exact'>exact copy</span>" if m.get("exact") else
                        (f"<span class='pill'>{_e(m['relation'].replace('_', ' '))}</span>" if m.get("relation") else ""))
                     for m in c.members)
+                if c.size - 1 > len(c.members):
+                    members += f"<br>… and {c.size - 1 - len(c.members):,} more (every copy is in articles.jsonl)"
                 rows.append([str(c.size), f"<b>{_e(c.title or '(untitled)')}</b><br><span class='mono'>{_e(c.canonical)}</span>"
                              f" <span class='pill'>{_e(c.source or 'no source')}</span>", members])
             body += ["<h3>Largest clusters</h3>", _table(["size", "kept article", "copies folded into it"], rows, {0})]
