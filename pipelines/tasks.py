@@ -282,7 +282,8 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     log = logger()
     # Sent to every worker once, not with each shard (the configuration too,
     # as in learn_boilerplate).
-    shared, shared_cfg = executors.current().share(learned), executors.current().share(cfg)
+    ex = executors.current()
+    shared, shared_cfg = ex.share(learned), ex.share(cfg)
     argsets = [(s, str(Path(staging) / f"{i:05d}"), shared_cfg, shared, cfg.report.examples) for i, s in enumerate(shards)]
     argsets += [(s, str(Path(staging) / f"r{i:05d}"), shared_cfg, shared, 0, False) for i, s in enumerate(reclean.shards)]
     parts = _map(clean_shard, argsets, "clean", progress, gather=False)
@@ -290,8 +291,8 @@ def clean(shards: list[str], staging: str, cfg: Config, learned: dict[int, froze
     # each reduced in shard order; the last merge keeps the top lines only.
     new = tree_reduce(merge_shard_stats, parts[:len(shards)], "merge statistics", cfg.report.examples)
     old = tree_reduce(merge_shard_stats, parts[len(shards):], "merge statistics", cfg.report.examples)
-    total, again = executors.current().call(merge_stats, new + old, len(new), cfg.report.examples,
-                                            cfg.report.top_removed_lines * 5)
+    total, again = ex.call(merge_stats, new + old, len(new), cfg.report.examples,
+                           cfg.report.top_removed_lines * 5)
     log.info(
         "cleaned %d articles: %d passed the gates, dropped %s; %d lines removed (%s); %d earlier articles cleaned again",
         total.articles, total.candidates, dict(total.dropped) or "none",

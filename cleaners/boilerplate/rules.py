@@ -477,7 +477,7 @@ class RuleStep(_RuleStep):
         lines = b.lines
         live = b.live()
         n, edge, title = len(live), self.rules.settings.edge_lines, b.title
-        ending: list[tuple[int, Rule]] = []  # body lines a body_end rule matched
+        ending: dict[int, Rule] = {}  # body lines a body_end rule matched
         for pos, i in enumerate(live):
             line = lines[i]
             if title and pos < edge and len(line) <= 2 * len(title) + 20 and is_title_line(line, title):
@@ -501,12 +501,12 @@ class RuleStep(_RuleStep):
                         continue  # none of the strings every match holds
                 if rule.pattern.search(line):
                     if rule.body_end and i in b.body:
-                        ending.append((i, rule))
+                        ending[i] = rule
                     else:
                         b.remove(i, rule.reason, "convention" if rule.in_body else "outside_body", by=rule.name)
                     break
         if ending:
-            _remove_body_end(b, dict(ending))
+            _remove_body_end(b, ending)
 
 
 def _remove_body_end(b: Blocks, ending: dict[int, Rule]) -> None:
