@@ -49,7 +49,6 @@ from prefect.cache_policies import NO_CACHE
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from cleaners.dedup import rank_key
 from cleaners.dedup.canonical import RELATIONS
 from cleaners.dedup.clustering import RepRows, clusters_of_representatives, fold_copies, representatives
 from cleaners.dedup.lsh import BAND_RECORD, band_records, bucket_pairs, pair_partition, partition_of, unpack_pairs
@@ -101,9 +100,14 @@ def _unit(si: int, shard: str) -> str:
 
 def _latest_versions(segments: list[Segment]) -> dict[str, tuple[int, str]]:
     latest: dict[str, tuple[int, str]] = {}
+    # Every id of one (segment, kind) shares one tuple: a tuple and a kind
+    # string of its own per id were some 110 bytes an article on the one
+    # worker that holds this.
+    versions: dict[tuple[int, str], tuple[int, str]] = {}
     for i, seg in enumerate(segments):
         for doc_id, _chash, kind in seg.read_index():
-            latest[doc_id] = (i, kind)
+            v = (i, kind)
+            latest[doc_id] = versions.setdefault(v, v)
     return latest
 
 
@@ -126,19 +130,19 @@ def _features(seg: Segment, shard: str) -> dict[str, Any]:
     return cols
 
 
+# The sidecar columns lsh_plan numbers the articles by.
+_ACTIVE = ("id", "pos_path", "pos_n", "words", "published", "exact", "shingles", "n_entities")
+
+
 @dataclass
 class _Active:
     """Every active candidate (the latest version of its id) of every run,
-    in the order the shards are read."""
+    in the order the shards are read: their :data:`_ACTIVE` columns (in
+    Arrow: the strings' bytes and 8 per number, where a Python object per
+    field cost hundreds of bytes an article) and, per shard, which rows."""
 
-    ids: list[str] = field(default_factory=list)
-    places: list[tuple] = field(default_factory=list)  # output positions
-    ranks: list[tuple] = field(default_factory=list)
-    exact: list[str] = field(default_factory=list)
-    shingles: list[int] = field(default_factory=list)
-    n_ents: list[int] = field(default_factory=list)
-    shard_ids: dict[tuple[int, str], list[str]] = field(default_factory=dict)  # every candidate row's id
-    rows: list[tuple[int, str, list[int]]] = field(default_factory=list)  # (segment, shard, its active rows)
+    table: Any  # pyarrow.Table
+    rows: list[tuple[int, str, np.ndarray, int]]  # (segment, shard, its active rows, its candidate rows)
 
 
 def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entities_to: Path | None = None) -> _Active:
@@ -146,26 +150,64 @@ def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entitie
     signature. ``entities_to``: a folder to write each shard's entity
     sketches into (``<unit>.ents.npy``, every candidate row), for
     :class:`ShardRows`."""
-    a = _Active()
+    import pyarrow as pa
+
+    from .store import sketch_matrix
+
+    tables, rows = [], []
     for si, seg in enumerate(segments):
         for shard in seg.shards():
-            f = _features(seg, shard)
-            a.shard_ids[si, shard] = f["id"]
-            keep = [k for k, i in enumerate(f["id"]) if latest.get(i) == (si, "candidate")]
-            if not keep:
+            table = seg.sidecar_table(shard)
+            if table is None:  # written before sidecars: from the shard's JSON
+                f = _features(seg, shard)
+                ents = f["entities"]
+                table = pa.table({name: f[name] for name in _ACTIVE})
+            else:
+                ents = None
+            keep = np.array([k for k, i in enumerate(table.column("id").to_pylist()) if latest.get(i) == (si, "candidate")],
+                            dtype=np.int64)
+            if not len(keep):
                 continue
-            a.rows.append((si, shard, keep))
+            rows.append((si, shard, keep, table.num_rows))
             if entities_to is not None:
-                save_npy(entities_to / f"{_unit(si, shard)}.ents.npy", f["entities"])
-            for k in keep:
-                doc_id = f["id"][k]
-                a.ids.append(doc_id)
-                a.places.append(position([f["pos_path"][k], f["pos_n"][k]] if f["pos_path"][k] is not None else None, doc_id))
-                a.ranks.append(rank_key(f["words"][k], f["published"][k], doc_id))
-                a.exact.append(f["exact"][k])
-                a.shingles.append(f["shingles"][k])
-                a.n_ents.append(f["n_entities"][k])
-    return a
+                save_npy(entities_to / f"{_unit(si, shard)}.ents.npy",
+                         ents if ents is not None else sketch_matrix(table.column("entities")))
+            tables.append(table.select(list(_ACTIVE)).take(pa.array(keep)))
+    schema = pa.schema([("id", pa.string()), ("pos_path", pa.string()), ("pos_n", pa.int64()), ("words", pa.int64()),
+                        ("published", pa.string()), ("exact", pa.string()), ("shingles", pa.int64()),
+                        ("n_entities", pa.int64())])
+    table = pa.concat_tables([t.cast(schema) for t in tables]).combine_chunks() if tables else schema.empty_table()
+    del tables
+    # Arrow's allocator keeps what the shards' tables freed for reuse;
+    # nothing of that size comes again here.
+    pa.default_memory_pool().release_unused()
+    return _Active(table, rows)
+
+
+def _output_order(t) -> np.ndarray:
+    """Rows of ``t`` in output order (:func:`~pipelines.stages.position`:
+    input path, then place in it; an article read before positions were
+    recorded by its id). Arrow orders strings by their UTF-8 bytes, which
+    is the order of their code points, Python's."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unplaced = pc.is_null(t["pos_path"])
+    keys = pa.table({"path": pc.coalesce(t["pos_path"], t["id"]),
+                     "n": pc.if_else(unplaced, pa.scalar(-1, pa.int64()), t["pos_n"])})
+    return pc.sort_indices(keys, sort_keys=[("path", "ascending"), ("n", "ascending")]).to_numpy()
+
+
+def _rank_order(t) -> np.ndarray:
+    """Rows of ``t`` best first, by :func:`~cleaners.dedup.rank_key`: most
+    words, earliest date (undated last), id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.table({"words": t["words"], "undated": pc.is_null(t["published"]),
+                     "published": pc.fill_null(t["published"], ""), "id": t["id"]})
+    return pc.sort_indices(keys, sort_keys=[("words", "descending"), ("undated", "ascending"),
+                                            ("published", "ascending"), ("id", "ascending")]).to_numpy()
 
 
 @dataclass
@@ -232,30 +274,37 @@ def lsh_plan(segments: list[Segment], cfg: Config, work: str, partitions: int | 
     sidecars has them in its JSON only). Reads the sidecars, no signature.
     ``partitions``: how many hash partitions (None: one per such shard, at
     most :data:`MAX_PARTITIONS`); the pairs do not depend on it."""
+    import pyarrow.compute as pc
+
     latest = _latest_versions(segments)
     folder = Path(work) / "lsh"
     folder.mkdir(parents=True, exist_ok=True)
     a = _active(segments, latest, folder)
+    del latest
     bands, rows = cfg.dedup.params().bands()
+    n = a.table.num_rows
     # In output order, as dedup_corpus hands them to cluster: rank order is
     # total, so the numbering does not depend on it, but the same input
     # leaves no room for doubt.
-    order = np.array(sorted(range(len(a.ids)), key=a.places.__getitem__), dtype=np.int64)
-    _o, first_of, reps = representatives([a.exact[k] for k in order.tolist()], [a.ranks[k] for k in order.tolist()])
+    order = _output_order(a.table)
+    placed = a.table.select(["words", "published", "id", "exact"]).take(order)
+    exact = pc.dictionary_encode(placed["exact"]).combine_chunks().indices.to_numpy().astype(np.int64)
+    _o, first_of, reps = representatives(exact, _rank_order(placed))
+    del placed, exact
     if len(reps) >= 1 << 32:
         raise ValueError("more than 2**32 articles in one clustering")
-    index = np.full(len(a.ids), -1, dtype=np.int64)
+    index = np.full(n, -1, dtype=np.int64)
     index[order[reps]] = np.arange(len(reps))
     # Each candidate's exact group, by its representative's number.
-    group = np.empty(len(a.ids), dtype=GROUP)
+    group = np.empty(n, dtype=GROUP)
     group["number"][order] = index[order[first_of]]
     group["copy"][order] = first_of != np.arange(len(order))
     where = np.empty(len(reps), dtype=WHERE)
-    where["shingles"] = np.array(a.shingles, dtype=np.int64)[order[reps]]
-    where["n_entities"] = np.array(a.n_ents, dtype=np.int64)[order[reps]]
+    where["shingles"] = a.table["shingles"].to_numpy()[order[reps]]
+    where["n_entities"] = a.table["n_entities"].to_numpy()[order[reps]]
     units, unit_rows, groups, start = [], [], [], 0
-    for si, shard, keep in a.rows:
-        per_row = np.full(len(a.shard_ids[si, shard]), -1, dtype=np.int64)
+    for si, shard, keep, candidates in a.rows:
+        per_row = np.full(candidates, -1, dtype=np.int64)
         per_row[keep] = index[start:start + len(keep)]
         of_row = np.zeros(len(per_row), dtype=GROUP)
         of_row["number"] = -1

@@ -292,6 +292,13 @@ def save_sidecar(path: str | Path, columns: dict[str, list]) -> None:
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
 
+def sketch_matrix(column) -> np.ndarray:
+    """A sidecar's ``entities`` column as a uint32 array [rows, k]."""
+    ents = column.combine_chunks()
+    flat = ents.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+    return flat.reshape(len(ents), -1) if len(ents) else np.empty((0, 0), np.uint32)
+
+
 # --------------------------------------------------------------------------
 # Index lines: ids are escaped so that a tab, newline or carriage return in
 # an id (or a .txt path) cannot split a line or a field.
@@ -578,9 +585,9 @@ class Segment:
     def sidecar(self, shard: str) -> Path:
         return self.path / f"{shard}.dedup.arrow"
 
-    def load_sidecar(self, shard: str) -> dict[str, Any] | None:
-        """The shard's dedup sidecar as columns (lists; ``entities`` a uint32
-        array [rows, k]), or None for a shard written before sidecars."""
+    def sidecar_table(self, shard: str):
+        """The shard's dedup sidecar as an Arrow table (:data:`SIDECAR_FIELDS`),
+        or None for a shard written before sidecars."""
         path = self.sidecar(shard)
         if not path.exists():
             return None
@@ -593,10 +600,16 @@ class Segment:
             raise StateError(f"{path}: not a dedup sidecar ({exc})") from None
         if table.schema.names != list(SIDECAR_FIELDS):
             raise StateError(f"{path}: columns {table.schema.names}, not those of a dedup sidecar {list(SIDECAR_FIELDS)}")
+        return table
+
+    def load_sidecar(self, shard: str) -> dict[str, Any] | None:
+        """The shard's dedup sidecar as columns (lists; ``entities`` a uint32
+        array [rows, k]), or None for a shard written before sidecars."""
+        table = self.sidecar_table(shard)
+        if table is None:
+            return None
         cols = {name: table.column(name).to_pylist() for name in SIDECAR_FIELDS if name != "entities"}
-        ents = table.column("entities").combine_chunks()
-        flat = ents.flatten().to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
-        cols["entities"] = flat.reshape(len(ents), -1) if len(ents) else np.empty((0, 0), np.uint32)
+        cols["entities"] = sketch_matrix(table.column("entities"))
         return cols
 
     def rejected_index(self) -> Iterator[tuple[str, str, str]]:

@@ -169,19 +169,23 @@ def _one_process(segments, cfg) -> dict[str, tuple]:
     """What cluster() over every active candidate's signature in one process
     (LSH, verification and the clustering rule there) makes of each id:
     (canonical, similarity, containment, exact, relation)."""
-    from cleaners.dedup import cluster
+    from cleaners.dedup import cluster, rank_key
     from pipelines.corpus import _active, _latest_versions
 
     a = _active(segments, _latest_versions(segments))
     sigs, ents = [], []
-    for si, shard, keep in a.rows:
+    for si, shard, keep, candidates in a.rows:
         seg = segments[si]
-        sigs.append(seg.load_signatures(shard, len(a.shard_ids[si, shard]), cfg.dedup.num_perm)[keep])
+        sigs.append(seg.load_signatures(shard, candidates, cfg.dedup.num_perm)[keep])
         ents.append(seg.load_sidecar(shard)["entities"][keep])
-    c = cluster(np.concatenate(sigs), np.array(a.shingles), a.exact, a.ranks, cfg.dedup.params(), np.concatenate(ents),
-                np.array(a.n_ents))
-    return {a.ids[k]: (a.ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
-                       bool(c.exact[k]), c.relation_name(k)) for k in range(len(a.ids))}
+    col = {name: a.table.column(name).to_pylist() for name in ("id", "words", "published", "exact", "shingles", "n_entities")}
+    ids = col["id"]
+    # The ranks as Python tuples (rank_key), not as the plan's Arrow sort.
+    ranks = [rank_key(w, p, i) for w, p, i in zip(col["words"], col["published"], ids)]
+    c = cluster(np.concatenate(sigs), np.array(col["shingles"]), col["exact"], ranks, cfg.dedup.params(),
+                np.concatenate(ents), np.array(col["n_entities"]))
+    return {ids[k]: (ids[int(c.canonical[k])], round(float(c.similarity[k]), 4), round(float(c.containment[k]), 4),
+                     bool(c.exact[k]), c.relation_name(k)) for k in range(len(ids))}
 
 
 def _assigned(segments, work: Path) -> dict[str, tuple]:
@@ -457,3 +461,33 @@ def test_components_in_1_3_or_50_batches_give_the_clusters_of_one_process(copies
         assert _files(work) == first, batches
         ends = np.concatenate(reads)
         assert len(ends) == len(np.unique(ends)) and c.verified_pairs > 1000
+
+
+def test_the_plan_ranks_and_groups_in_arrow_as_rank_key_does_in_python():
+    """lsh_plan numbers articles from Arrow columns (sort_indices, exact keys
+    as dictionary codes): the same order and representatives as rank_key
+    tuples and string keys, with ties in words and dates, undated articles,
+    an empty date and ids outside ASCII (Arrow compares UTF-8 bytes)."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cleaners.dedup import rank_key
+    from cleaners.dedup.clustering import representatives
+    from pipelines.corpus import _rank_order
+
+    rng = random.Random(4)
+    n = 3000
+    ids = [f"{rng.choice(['a', 'b', 'é', 'Z', 'ж', '𝔘'])}{rng.randrange(10**6)}-{k}" for k in range(n)]
+    words = [rng.choice([120, 120, 121, 400, 7]) for _ in range(n)]
+    published = [rng.choice([None, "", "2024-03-01", "2024-03-01T08:00:00Z", "2023-12-31"]) for _ in range(n)]
+    exact = [f"{rng.randrange(600):032x}" for _ in range(n)]
+    want = representatives(exact, [rank_key(w, p, i) for w, p, i in zip(words, published, ids)])
+    t = pa.table({"words": pa.array(words, pa.int64()), "published": pa.array(published, pa.string()),
+                  "id": pa.array(ids, pa.string())})
+    codes = pc.dictionary_encode(pa.array(exact)).indices.to_numpy().astype(np.int64)
+    got = representatives(codes, _rank_order(t))
+    for a, b in zip(want, got):
+        assert np.array_equal(a, b)
+    assert 300 < len(want[2]) < n  # exact copies grouped

@@ -160,7 +160,7 @@ def fold_copies(first_of: np.ndarray, reps: np.ndarray, rep_canon: np.ndarray, r
     return canonical, similarity, containment, exact, relation
 
 
-def representatives(exact_keys: list[str], ranks: list[tuple] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def representatives(exact_keys: list[str] | np.ndarray, ranks: list[tuple] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The articles in rank order (``order``), the best-ranked copy of each
     one's exact group (``first_of``), and those representatives in rank
     order (``reps``): LSH and verification index representatives by their
@@ -172,11 +172,20 @@ def representatives(exact_keys: list[str], ranks: list[tuple] | np.ndarray) -> t
         order = ranks.astype(np.int64, copy=False)
     else:
         order = np.array(sorted(range(n), key=ranks.__getitem__), dtype=np.int64)
-    rep_of: dict[str, int] = {}
     first_of = np.empty(n, dtype=np.int64)
-    for k in order.tolist():
-        first_of[k] = rep_of.setdefault(exact_keys[k], k)
-    del rep_of
+    if isinstance(exact_keys, np.ndarray):  # keys as ints: by key, then rank, in arrays
+        place = np.empty(n, dtype=np.int64)
+        place[order] = np.arange(n)
+        by_key = np.lexsort((place, exact_keys))
+        keys = exact_keys[by_key]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = keys[1:] != keys[:-1]
+        first_of[by_key] = by_key[starts][np.cumsum(starts) - 1]
+    else:
+        rep_of: dict[str, int] = {}
+        for k in order.tolist():
+            first_of[k] = rep_of.setdefault(exact_keys[k], k)
+        del rep_of
     return order, first_of, order[first_of[order] == order]
 
 
