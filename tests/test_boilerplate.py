@@ -557,6 +557,31 @@ def test_no_step_removes_body_prose_on_its_own_say(rules, long_bbc):
     assert credit in res.text and res.refused.get("trailer") == 1
 
 
+def test_an_article_length_run_of_prose_is_body_beside_a_larger_one(long_bbc, monkeypatch):
+    """A listing (restaurants, products) whose descriptions a block of card
+    lines splits into two runs of prose: the second, under half the size of
+    the first, is still article-length, and nothing scored takes it. The
+    section's own lines (a run of city names) still go."""
+    from cleaners.boilerplate import Blocks, blocks
+    from cleaners.gates import word_count
+
+    first = [p for _t, paras in long_bbc[:4] for p in paras]
+    second = [p for _t, paras in long_bbc[4:6] for p in paras]
+    cards = ["Popular cities", "All Cities", "Atlanta", "Austin", "Boston", "Charleston", "Chicago", "Denver"]
+    text = "\n\n".join([*first, *cards, *second])
+    words = sum(map(word_count, second))
+    assert blocks.RUN_MIN_WORDS <= words < blocks.RUN_SHARE * sum(map(word_count, first))
+
+    def everything_scored(b: Blocks) -> list[str]:
+        for i in b.nonblank:
+            b.remove(i, "classifier", "outside_body", 1.0)
+        return [b.lines[i] for i in sorted(b.removed)]
+
+    assert everything_scored(Blocks(text, long_bbc[0][0])) == cards
+    monkeypatch.setattr(blocks, "RUN_MIN_WORDS", 10**9)  # half the largest run only: the second run goes
+    assert everything_scored(Blocks(text, long_bbc[0][0])) == [*cards, *second]
+
+
 def test_a_sign_off_goes_only_where_it_ends_the_body(rules, long_bbc):
     """Author contact and newsletter lines are sentences, so they sit inside
     the protected body; a body_end rule takes them where the article ends

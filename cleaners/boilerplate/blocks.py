@@ -17,7 +17,8 @@ forgive, so no step removes a block on its own say: every removal names the
 guard it passed (:data:`GUARDS`), and :meth:`Blocks.remove` checks it. The
 reference is the article's body as given: its main runs of prose
 (:func:`prose_runs`, the run holding the most words and any run at least
-half its size), and the prose lines in them are protected. A step whose
+half its size or of article length), and the prose lines in them are
+protected. A step whose
 guard is ``outside_body`` (the classifier, learned lines, page trimming and
 every rule not marked ``in_body``) cannot remove a protected line; the
 removal is refused and counted in :attr:`Blocks.refused`. A trailing section
@@ -52,6 +53,12 @@ GUARDS = ("outside_body", "after_body", "convention", "body_end", "title", "topi
 # classifier's in_main_block feature.
 RUN_GAP = 6
 RUN_SHARE = 0.5
+# A run of prose this long is article-length (news articles run some 500
+# words) and is body whatever the largest run: a listing of restaurants or
+# products whose descriptions are split by their cards' lines into runs
+# of which one is large (measured on the tuning fold: a 1,518-word run
+# beside a 3,194-word one, its paragraphs taken by the classifier).
+RUN_MIN_WORDS = 800
 
 
 def prose_runs(lines: list[str], idx: list[int], gap: int = RUN_GAP,
@@ -117,7 +124,7 @@ class Blocks:
             prose = self.prose()
             runs = prose_runs(self.lines, idx, prose=prose)
             best = _largest(runs)
-            self._body = frozenset(idx[pos] for a, b, w in runs if w >= RUN_SHARE * best
+            self._body = frozenset(idx[pos] for a, b, w in runs if w >= min(RUN_SHARE * best, RUN_MIN_WORDS)
                                    for pos in range(a, b + 1) if prose[idx[pos]])
         return self._body
 
