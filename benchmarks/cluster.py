@@ -81,6 +81,7 @@ def run_once(corpus: Path, work: Path, executor: str, shard_size: int, workers: 
         "process_wall": round(res["wall"], 2),
         # res["peak_rss"]["main"]: the polled command process alone.
         "driver_peak_bytes": res["peak_rss"]["main"],
+        "driver_peak_at_s": res["peak_rss"]["main_at"],
         "tree_peak_bytes": res["peak_rss"]["tree"],
         "timings": record["timings"],
         "stage_seconds": record["stage_seconds"],
@@ -291,7 +292,8 @@ def main() -> None:
                       + "; stages (CPU s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["stage_seconds"].items()))
                       + f"; state {r['state_bytes'] / n:,.0f} B/article; tree peak {r['tree_peak_bytes'] / 2**20:,.0f} MB"
                       + f"; shuffled {r['counts']['lsh_shuffled_bytes'] / 2**20:,.1f} MB of band keys into "
-                      f"{r['counts']['lsh_partitions']} partitions",
+                      f"{r['counts']['lsh_partitions']} partitions; driver peak reached at {r['driver_peak_at_s']:,.0f} s "
+                      f"of {r['process_wall']:,.0f} s (steps in order: read, learn, clean, dedup, write, report)",
                       flush=True)
             print("  dedup steps, peak RSS added (each alone): " + ", ".join(
                 f"{k} {v / 2**20:,.1f} MB ({v / n:,.0f} B/article)" for k, v in memory.items() if k != "articles_indexed"),

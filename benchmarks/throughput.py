@@ -190,12 +190,13 @@ def build_corpus(n: int, folder: Path, seed: int = 6, per_file: int = 5000) -> d
 def run_watched(cmd: list[str], env: dict | None = None, interval: float = 0.1) -> dict:
     """Run ``cmd``; return wall seconds, exit code and peak RSS (bytes) of the
     process tree (sum over the process and all its descendants), of the
-    largest single process, and of the command's own process."""
+    largest single process, and of the command's own process (and the
+    second it was first reached, ``main_at``)."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peaks = {"tree": 0, "single": 0, "main": 0, "workers": 0}
+    peaks = {"tree": 0, "single": 0, "main": 0, "workers": 0, "main_at": 0.0}
     stop = threading.Event()
 
     def watch() -> None:
@@ -223,7 +224,8 @@ def run_watched(cmd: list[str], env: dict | None = None, interval: float = 0.1) 
                     workers = max(workers, rss)
             peaks["tree"] = max(peaks["tree"], total)
             peaks["single"] = max(peaks["single"], single)
-            peaks["main"] = max(peaks["main"], main)
+            if main > peaks["main"]:  # and when: which step it was in
+                peaks["main"], peaks["main_at"] = main, round(time.perf_counter() - t0, 1)
             peaks["workers"] = max(peaks["workers"], workers)
             stop.wait(interval)
 
