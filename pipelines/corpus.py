@@ -61,7 +61,7 @@ from .config import Config
 from .formats.writers import write_corpus
 from .stages import position
 from .store import (CHANGES_SUFFIX, Segment, StateError, atomic_open, dumps, load_signature_matrix, read_jsonl, save_npy,
-                    write_json, write_jsonl)
+                    sidecar_schema, sketch_matrix, write_json, write_jsonl)
 from .tasks import logger
 
 OUTPUT_FIELDS = ("id", "title", "text", "language", "language_prob", "url", "source", "published", "author", "sitename",
@@ -152,8 +152,7 @@ def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entitie
     :class:`ShardRows`."""
     import pyarrow as pa
 
-    from .store import sketch_matrix
-
+    schema = sidecar_schema(_ACTIVE)
     tables, rows = [], []
     for si, seg in enumerate(segments):
         for shard in seg.shards():
@@ -161,7 +160,7 @@ def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entitie
             if table is None:  # written before sidecars: from the shard's JSON
                 f = _features(seg, shard)
                 ents = f["entities"]
-                table = pa.table({name: f[name] for name in _ACTIVE})
+                table = pa.table({name: f[name] for name in _ACTIVE}, schema=schema)
             else:
                 ents = None
             keep = np.array([k for k, i in enumerate(table.column("id").to_pylist()) if latest.get(i) == (si, "candidate")],
@@ -173,10 +172,7 @@ def _active(segments: list[Segment], latest: dict[str, tuple[int, str]], entitie
                 save_npy(entities_to / f"{_unit(si, shard)}.ents.npy",
                          ents if ents is not None else sketch_matrix(table.column("entities")))
             tables.append(table.select(list(_ACTIVE)).take(pa.array(keep)))
-    schema = pa.schema([("id", pa.string()), ("pos_path", pa.string()), ("pos_n", pa.int64()), ("words", pa.int64()),
-                        ("published", pa.string()), ("exact", pa.string()), ("shingles", pa.int64()),
-                        ("n_entities", pa.int64())])
-    table = pa.concat_tables([t.cast(schema) for t in tables]).combine_chunks() if tables else schema.empty_table()
+    table = pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
     del tables
     # Arrow's allocator keeps what the shards' tables freed for reuse;
     # nothing of that size comes again here.

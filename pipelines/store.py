@@ -133,7 +133,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,14 +272,22 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
 SIDECAR_FIELDS = ("id", "pos_path", "pos_n", "words", "shingles", "exact", "published", "entities", "n_entities")
 
 
+def sidecar_schema(fields: Sequence[str] = SIDECAR_FIELDS):
+    """The Arrow schema of a dedup sidecar, or of the ``fields`` of it."""
+    import pyarrow as pa
+
+    s, i = pa.string(), pa.int64()
+    types = {"id": s, "pos_path": s, "pos_n": i, "words": i, "shingles": i, "exact": s, "published": s,
+             "entities": pa.list_(pa.uint32()), "n_entities": i}
+    return pa.schema([(name, types[name]) for name in fields])
+
+
 def save_sidecar(path: str | Path, columns: dict[str, list]) -> None:
     """Write a dedup sidecar (:data:`SIDECAR_FIELDS`; ``entities``: one
     uint32 sketch per row, as bytes) as an Arrow IPC file."""
     import pyarrow as pa
 
-    s, i = pa.string(), pa.int64()
-    schema = pa.schema([("id", s), ("pos_path", s), ("pos_n", i), ("words", i), ("shingles", i), ("exact", s),
-                        ("published", s), ("entities", pa.list_(pa.uint32())), ("n_entities", i)])
+    schema = sidecar_schema()
     sketches = columns["entities"]
     flat = np.frombuffer(b"".join(sketches), dtype=np.uint32)
     offsets = np.zeros(len(sketches) + 1, dtype=np.int32)
