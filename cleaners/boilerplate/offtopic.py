@@ -33,11 +33,17 @@ class OfftopicParams:
     # this share of the words still kept, it has misread the page (a page
     # whose title is "Menu", a directory of short entries) and takes nothing.
     max_body_share: float = 1 / 3
+    # One paragraph found is a splice's shape, not a misread page's (that
+    # shows as several): it may hold up to this share, at most half, so
+    # that the article is never the smaller part of what is kept.
+    max_one_paragraph_share: float = 0.5
     max_relative: float = 0.4
     anchor_weight: float = 0.0
     unanchored_max_title_words: int = 0
     unanchored_max_shared: float = 0.0
     unanchored_max_relative: float = 0.0
+    one_title_word_max_shared: float = 0.0
+    one_title_word_max_relative: float = 0.0
     max_neighbours: float = 1.0
     judge_lead: bool = True
     short_paragraph_words: int = 8
@@ -341,8 +347,14 @@ def is_offtopic(score: TopicScore, params: OfftopicParams, max_shared: float) ->
                 return True
             # Shares nothing rarer than everyday words: its overlap (a
             # common title word included) is chance, so looser limits hold.
-            return (s.title_words <= r.unanchored_max_title_words and s.anchor < r.anchor_weight
-                    and s.shared <= r.unanchored_max_shared and s.relative <= r.unanchored_max_relative)
+            if (s.title_words <= r.unanchored_max_title_words and s.anchor < r.anchor_weight
+                    and s.shared <= r.unanchored_max_shared and s.relative <= r.unanchored_max_relative):
+                return True
+            # One title word and next to nothing else in common: the word is
+            # the chance overlap (stories of one section share "film",
+            # "market"), so tighter limits hold.
+            return (s.title_words <= 1 and s.shared <= r.one_title_word_max_shared
+                    and s.relative <= r.one_title_word_max_relative)
         # A one-sentence paragraph: too few words for a share to mean much,
         # so only one that shares nothing at all goes.
         return s.words >= r.short_paragraph_words and s.shared <= r.short_max_shared
@@ -372,17 +384,21 @@ class OfftopicStep:
             return
         removed = b.removed
         kept = [ln if i not in removed else "" for i, ln in enumerate(b.lines)]
-        found = [i for score in offtopic_scores(kept, b.title, self.params)
-                 if is_offtopic(score, self.params, self.max_shared) for i in score.lines]
+        found = [score.lines for score in offtopic_scores(kept, b.title, self.params)
+                 if is_offtopic(score, self.params, self.max_shared)]
         if not found:
             return
-        # A splice is a paragraph or two. Paragraphs found beyond that share
-        # of the text still kept mean the check misread the page (a
-        # listing, a directory, a page of short entries): it removes
-        # nothing rather than guess which of them belong.
-        taken = sum(word_count(b.lines[i]) for i in found)
-        if taken > self.params.max_body_share * sum(word_count(kept[i]) for i in b.live()):
-            b.refused["offtopic"] += len(found)
+        # A splice is a paragraph or two. Paragraphs found beyond a share of
+        # the text still kept mean the check misread the page (a listing, a
+        # directory, a page of short entries): it removes nothing rather
+        # than guess which of them belong. One paragraph alone is a splice's
+        # shape, and may be larger (a short story with one long insert),
+        # though never the larger part of the text.
+        lines = [i for paragraph in found for i in paragraph]
+        taken = sum(word_count(b.lines[i]) for i in lines)
+        share = self.params.max_one_paragraph_share if len(found) == 1 else self.params.max_body_share
+        if taken > share * sum(word_count(kept[i]) for i in b.live()):
+            b.refused["offtopic"] += len(lines)
             return
-        for i in found:
+        for i in lines:
             b.remove(i, "offtopic", "topic")
