@@ -48,7 +48,7 @@ def main() -> None:
                 continue
             # Titled and untitled, as users hand records over.
             for titled in (True, False):
-                title, text, labels = record(page, titled)
+                title, text, labels = record(page, titled, rules)
                 b = Blocks(text, title, page["domain"])
                 for step in pre.steps:
                     step(b)

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import devset  # noqa: E402
-from cleaners.boilerplate import Blocks, Boilerplate  # noqa: E402
+from cleaners.boilerplate import Blocks, Boilerplate, RuleSet  # noqa: E402
 from cleaners.chain import split_title  # noqa: E402
 from cleaners.boilerplate.features import (  # noqa: E402
     CONTEXT_FEATURES,
@@ -131,14 +131,14 @@ def untitled(page: dict) -> bool:
     return int(hashlib.sha1(f"{page['dataset']}/{page['page']}".encode()).hexdigest(), 16) % 2 == 1
 
 
-def record(page: dict, titled: bool) -> tuple[str, str, list[str]]:
+def record(page: dict, titled: bool, rules: RuleSet) -> tuple[str, str, list[str]]:
     """(title, text, label per non-blank line) of the page as the pipeline
     cleans it: with the page's title, or without one, when the chain takes
     a title-like first line as the headline (:meth:`cleaners.chain.Chain.prepare`)."""
     text, labels = article(page)
     if titled and page.get("title"):
         return page["title"], text, labels
-    title, body = split_title(text)
+    title, body = split_title(text, furniture=lambda line: rules.furniture(line, devset_source(page)))
     return title, body, labels[1:] if title else labels
 
 
@@ -154,7 +154,7 @@ def build_rows(cfg: Config, renders: list[str] | None = None, batch: int = 200) 
             chunk = pages[s:s + batch]
             blocks, labels, folds, sites, dsets = [], [], [], [], []
             for page in chunk:
-                title, text, lab = record(page, not untitled(page))
+                title, text, lab = record(page, not untitled(page), rules)
                 b = Blocks(text, title, devset_source(page))
                 for step in pre.steps:
                     step(b)

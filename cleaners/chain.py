@@ -8,7 +8,7 @@ place and record every change in its ``edits``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .boilerplate import DEFAULT_STEPS, Boilerplate, RuleSet
@@ -19,20 +19,27 @@ from .record import Article, Edit
 from .repair import repair_text
 
 
-def split_title(text: str, max_title_words: int = 30) -> tuple[str, str]:
+def split_title(text: str, max_title_words: int = 30,
+                furniture: Callable[[str], object] | None = None) -> tuple[str, str]:
     """First non-blank line as title, the rest as body.
 
     A first line that reads like a paragraph is not a title (scrapes that lost
     their headline), so it stays in the body: longer than ``max_title_words``
     words, or a full sentence (more than 15 words ending in . ! or ?) —
-    headlines are short and rarely end with a full stop. A line with nothing
-    after it is the text itself, not its headline.
+    headlines are short and rarely end with a full stop. Nor is a line that
+    ``furniture`` calls the page's own (a menu label, "Share", a date: see
+    :meth:`cleaners.boilerplate.RuleSet.furniture`): whole-page dumps open
+    with "Skip to main content", and a title escapes every later step, so
+    the line stays in the body for the rules. A line with nothing after it
+    is the text itself, not its headline.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line:
             words = len(line.split())
             if words > max_title_words or (words > 15 and line.rstrip("\"”’'»)").endswith((".", "!", "?"))):
+                return "", text
+            if furniture is not None and furniture(line):
                 return "", text
             body = "\n".join(lines[i + 1 :]).strip("\n")
             return (line, body) if body.strip() else ("", text)
@@ -75,7 +82,8 @@ class Chain:
             # A .txt file, or a record without a title (text dumps, many
             # crawler exports): a short title-like first line is the
             # headline. It becomes the title, so no step judges it as a line.
-            art.title, text = split_title(text, self.max_title_words)
+            art.title, text = split_title(text, self.max_title_words,
+                                          lambda line: self.rules.furniture(line, art.source))
         elif art.title:
             art.title, title_edits = repair_text(art.title)
             edits += title_edits

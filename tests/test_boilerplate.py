@@ -676,6 +676,27 @@ def test_a_spliced_paragraph_naming_one_title_word_by_chance_goes(rules):
     assert removed >= 10
 
 
+@pytest.mark.parametrize("first", ["Skip to main content", "Home", "Share", "Subscribe", "Updated", "*"])
+def test_an_untitled_page_that_opens_with_furniture_gets_no_furniture_for_a_headline(rules, long_bbc, first):
+    """Whole-page text without a title opens with the site's furniture. A
+    title escapes every later step, so a first line that a rule takes is not
+    the headline: it stays in the body, where the rules remove it, and every
+    paragraph stays. A headline on the first line is still the title."""
+    from cleaners.chain import Chain
+    from cleaners.repair import repair_text
+
+    title, paras = long_bbc[3]
+    chain = Chain(rules)
+    art = Article(id="x", text="\n\n".join([first, title, *paras]))
+    chain.prepare(art)
+    assert art.title == ""
+    chain.strip(art)
+    assert first not in art.text.split("\n") and all(repair_text(p)[0] in art.text for p in paras)
+    art = Article(id="y", text="\n\n".join([title, *paras]))
+    chain.prepare(art)
+    assert art.title == title
+
+
 def test_a_related_box_inside_the_article_cuts_nothing_a_trailing_one_still_goes(rules, long_bbc):
     """A section opener cuts only after the body, never across it: a
     "Related stories" box with the article going on after it (a run of

@@ -109,6 +109,18 @@ class RuleSet:
     def edge_lines(self) -> int:
         return self.settings.edge_lines
 
+    def furniture(self, line: str, source: str | None = None) -> str | None:
+        """The reason of the first [[line]] rule that takes ``line`` standing
+        first in an article ("Skip to main content", "Home", "Share", a date
+        alone), or None: such a line is the page's furniture, never its
+        headline (:func:`cleaners.chain.split_title`)."""
+        words = len(line.split())
+        for rule in self.for_source(source):
+            if (rule.kind == "line" and (rule.max_words is None or words <= rule.max_words)
+                    and _in_place(rule, 0, words + self.edge_lines + 1, self.edge_lines) and rule.pattern.search(line)):
+                return rule.reason
+        return None
+
 
 # --------------------------------------------------------------------------
 # Loading and checking rules.toml
