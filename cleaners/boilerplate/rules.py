@@ -116,8 +116,9 @@ class RuleSet:
         headline (:func:`cleaners.chain.split_title`)."""
         words = len(line.split())
         for rule in self.for_source(source):
-            if (rule.kind == "line" and (rule.max_words is None or words <= rule.max_words)
-                    and _in_place(rule, 0, words + self.edge_lines + 1, self.edge_lines) and rule.pattern.search(line)):
+            # The first line of an article of more lines: never its tail.
+            if (rule.kind == "line" and rule.where in ("any", "first", "head", "edge")
+                    and (rule.max_words is None or words <= rule.max_words) and rule.pattern.search(line)):
                 return rule.reason
         return None
 
