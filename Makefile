@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup bench-cluster clean
+.PHONY: install demo test server serve train-boilerplate train-offtopic bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup bench-cluster clean
 
 install: $(STAMP)
 
@@ -50,6 +50,12 @@ train-boilerplate: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/devset.py
 	$(BIN)/python benchmarks/train_boilerplate.py --lodo
+
+# The off-topic step's learned decision, retrained from half-A BBC splices
+# (same seed, same bytes): configs/offtopic-model.json (~10 s).
+train-offtopic: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/train_offtopic.py
 
 # Boilerplate removal on site-grouped held-out folds, per render, plus
 # off-topic inserts and speed (needs ../shared and the fold models of

@@ -55,6 +55,9 @@ class Chain:
     # The block classifier step (cleaners.boilerplate.classifier), when
     # ``steps`` names it.
     classifier: object | None = None
+    # The off-topic step's learned decision (cleaners.boilerplate.offtopic.TopicModel);
+    # None: its rules decide every paragraph.
+    offtopic_model: object | None = None
     prefix_chars: int = 500
     fast_prefix_chars: int = 300
     # Trust the fast language guess at this probability; None: langdetect only.
@@ -65,7 +68,8 @@ class Chain:
     min_sentences: int = 2
 
     def __post_init__(self) -> None:
-        self.boilerplate = Boilerplate(self.rules, self.steps, self.offtopic_max_shared, self.classifier)
+        self.boilerplate = Boilerplate(self.rules, self.steps, self.offtopic_max_shared, self.classifier,
+                                       self.offtopic_model)
 
     def warm_up(self) -> None:
         """Load what the first article would otherwise wait for: word

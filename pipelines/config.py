@@ -110,6 +110,10 @@ class BoilerplateSettings:
     # None: the model file's own threshold, chosen by its training on
     # out-of-fold scores; a number trades removal against content kept.
     classifier_threshold: Share | None = None
+    # The off-topic step's learned decision for full-size paragraphs
+    # (configs/offtopic-model.json, trained by make train-offtopic); false:
+    # the [offtopic] rules decide every paragraph.
+    offtopic_model: Annotated[str, Strict(), Field(min_length=1)] | Literal[False] = "offtopic-model.json"
     # Opt-in per-site rule files (configs/sites/<source>.toml): rules that
     # match one site's text, applied to that source only.
     site_rules: Annotated[tuple[Annotated[str, Strict(), Field(min_length=1)], ...], AfterValidator(_unique)] = ()
@@ -241,6 +245,15 @@ class Config:
         the shipped files (a config of one's own keeps the trained model)."""
         return _beside_or_shipped(Path(self.path) if self.path else DEFAULT_CONFIG, self.boilerplate.model)
 
+    def offtopic_model_path(self) -> Path | None:
+        """The off-topic model file ([boilerplate] offtopic_model), found as
+        :meth:`model_path` finds the classifier's; None when switched off
+        (``false``) or when the run has no off-topic step."""
+        b = self.boilerplate
+        if b.offtopic_model is False or "offtopic" not in b.steps or b.offtopic_max_shared is False:
+            return None
+        return _beside_or_shipped(Path(self.path) if self.path else DEFAULT_CONFIG, b.offtopic_model)
+
     def ruleset(self) -> RuleSet:
         return RuleSet.from_config(self.rules)
 
@@ -253,6 +266,8 @@ class Config:
         if "classifier" in self.boilerplate.steps:
             # The model decides as much as the rules: its bytes are config.
             d["model_sha256"] = _file_digest(self.model_path())
+        if self.offtopic_model_path() is not None:
+            d["offtopic_model_sha256"] = _file_digest(self.offtopic_model_path())
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def with_overrides(self, **sections: dict[str, Any]) -> "Config":

@@ -79,6 +79,7 @@ def _build_chain(cfg: Config) -> Chain:
         max_title_words=cfg.input.max_title_words,
         steps=tuple(b.steps),
         classifier=_classifier(cfg) if "classifier" in b.steps else None,
+        offtopic_model=_offtopic_model(cfg),
         offtopic_max_shared=None if b.offtopic_max_shared is False else float(b.offtopic_max_shared),
         prefix_chars=cfg.language.prefix_chars,
         fast_prefix_chars=cfg.language.fast_prefix_chars,
@@ -97,6 +98,13 @@ def _classifier(cfg: Config):
     return ClassifierStep(model, cfg.ruleset().patterns, classifier_threshold(cfg, model))
 
 
+def _offtopic_model(cfg: Config):
+    from cleaners.boilerplate.offtopic import TopicModel
+
+    path = cfg.offtopic_model_path()
+    return None if path is None else TopicModel.load(path)
+
+
 def classifier_threshold(cfg: Config, model) -> float:
     """The run's own ``[boilerplate] classifier_threshold``, else the one the
     model was trained with (its file's ``threshold``)."""
@@ -109,27 +117,36 @@ def classifier_threshold(cfg: Config, model) -> float:
 
 
 def check_model(cfg: Config) -> None:
-    """Load the block classifier's model ([boilerplate] model) and check it
-    against the rules' patterns: a missing, empty or damaged file is refused
-    by name before any input is read, not in the first shard."""
-    if "classifier" not in cfg.boilerplate.steps:
-        return
-    path = cfg.model_path()
+    """Load the models the run uses (the block classifier's, [boilerplate]
+    model, checked against the rules' patterns; the off-topic decision's,
+    [boilerplate] offtopic_model): a missing, empty or damaged file is
+    refused by name before any input is read, not in the first shard."""
+    if "classifier" in cfg.boilerplate.steps:
+        _check_model_file(cfg, "model", cfg.model_path(), lambda: _classifier(cfg),
+                          "point [boilerplate] model at a trained model (newsclean ships configs/boilerplate-model.json), "
+                          "retrain it (make train-boilerplate), or take \"classifier\" out of [boilerplate] steps")
+    path = cfg.offtopic_model_path()
+    if path is not None:
+        _check_model_file(cfg, "offtopic_model", path, lambda: _offtopic_model(cfg),
+                          "point [boilerplate] offtopic_model at a trained model (newsclean ships "
+                          "configs/offtopic-model.json), retrain it (make train-offtopic), or set it to false "
+                          "(the [offtopic] rules then decide every paragraph)")
+
+
+def _check_model_file(cfg: Config, key: str, path: Path, load, fix: str) -> None:
     try:
-        _classifier(cfg)
+        load()
         return
     except ConfigError:
         raise  # already says what to do
     except FileNotFoundError:
         problem = "no such file" + (f" (a relative path is looked for beside {cfg.path}, then among newsclean's configs)"
-                                    if not Path(cfg.boilerplate.model).is_absolute() else "")
+                                    if not Path(getattr(cfg.boilerplate, key)).is_absolute() else "")
     except json.JSONDecodeError as exc:
         problem = "the file is empty" if not exc.doc.strip() else f"not a model file (broken JSON at line {exc.lineno}, column {exc.colno})"
     except Exception as exc:  # noqa: BLE001 - whatever breaks loading it, the file is the problem
         problem = f"not a usable model ({type(exc).__name__}: {exc})"[:300]
-    raise ConfigError(f"{path}: [boilerplate] model: {problem}; point [boilerplate] model at a trained model (newsclean "
-                      "ships configs/boilerplate-model.json), retrain it (make train-boilerplate), or take \"classifier\" "
-                      "out of [boilerplate] steps")
+    raise ConfigError(f"{path}: [boilerplate] {key}: {problem}; {fix}")
 
 
 def warm_up(cfg: Config) -> None:

@@ -684,6 +684,52 @@ def test_a_spliced_paragraph_naming_one_title_word_by_chance_goes(rules):
     assert removed >= 10
 
 
+def _splice_run(boilerplate, cases) -> tuple[int, int]:
+    """(inserts removed as off-topic, genuine paragraphs removed as
+    off-topic: the hosts' own with the insert in, and every paragraph of the
+    untouched hosts)."""
+    res = boilerplate.strip_many([(text, host["title"], "bbc", frozenset()) for host, _, text, _ in cases])
+    hits = sum(any(e.reason == "offtopic" and e.text == insert for e in r.edits) for r, (*_, insert) in zip(res, cases))
+    lost = sum(1 for r, (_, paras, _, _) in zip(res, cases) for p in paras if p not in r.text)
+    untouched = boilerplate.strip_many([(host["text"], host["title"], "bbc", frozenset()) for host, *_ in cases])
+    return hits, lost + sum(1 for r in untouched for e in r.edits if e.reason == "offtopic")
+
+
+def test_the_learned_offtopic_decision_takes_more_splices_and_fewer_genuine_paragraphs_than_the_rules(rules):
+    """The shipped off-topic model ([boilerplate] offtopic_model, as a run
+    loads it) decides full-size paragraphs; the rules decide the rest, and
+    every paragraph without it. On 200 real BBC stories, each with a
+    paragraph of a story of another category spliced in, and the same
+    stories untouched: it removes more inserts than the rules alone, and
+    fewer genuine paragraphs."""
+    from cleaners.boilerplate import Boilerplate
+    from pipelines.stages import _offtopic_model
+
+    model = _offtopic_model(load_config(None))
+    assert model is not None
+    uniq = _bbc_stories()
+    rng = random.Random(23)
+    cases = []
+    for host in rng.sample([r for r in uniq if r["text"].count("\n\n") >= 2], 200):
+        donor = rng.choice([d for d in uniq if d["category"] != host["category"]])
+        paras = host["text"].split("\n\n")
+        insert = rng.choice(donor["text"].split("\n\n"))
+        at = rng.randrange(1, len(paras))
+        cases.append((host, paras, "\n\n".join(paras[:at] + [insert] + paras[at:]), insert))
+    paragraphs = 2 * sum(len(paras) for _, paras, _, _ in cases)
+    hits, genuine = _splice_run(Boilerplate(rules, ("offtopic",), 0.14, None, model), cases)
+    rule_hits, rule_genuine = _splice_run(Boilerplate(rules, ("offtopic",), 0.14), cases)
+    assert hits >= 0.85 * len(cases) and genuine <= 0.005 * paragraphs
+    assert hits > rule_hits and genuine < rule_genuine
+
+
+def test_a_run_without_the_offtopic_model_leaves_every_decision_to_the_rules():
+    from pipelines.stages import _offtopic_model
+
+    assert _offtopic_model(load_config(None).with_overrides(boilerplate={"offtopic_model": False})) is None
+    assert _offtopic_model(load_config(None).with_overrides(boilerplate={"offtopic_max_shared": False})) is None
+
+
 @pytest.mark.parametrize("first", ["Skip to main content", "Home", "Share", "Subscribe", "Updated", "*"])
 def test_an_untitled_page_that_opens_with_furniture_gets_no_furniture_for_a_headline(rules, long_bbc, first):
     """Whole-page text without a title opens with the site's furniture. A

@@ -134,6 +134,23 @@ def test_a_bad_model_file_is_refused_by_name_before_any_input_is_read(run_flow, 
     assert not (tmp_path / "out" / "state" / "segments").exists() or not any((tmp_path / "out" / "state" / "segments").iterdir())
 
 
+def test_a_bad_offtopic_model_file_is_refused_by_name_before_any_input_is_read(run_flow, tmp_path, monkeypatch):
+    (tmp_path / "topic.json").write_text('{"features": ["shared"]}')
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[boilerplate]\nofftopic_model = "topic.json"\nrules = "{ROOT / "configs" / "rules.toml"}"\n')
+
+    def no_reading(*_a, **_kw):
+        raise AssertionError("the input was read before the model was checked")
+
+    monkeypatch.setattr("pipelines.tasks.scan", no_reading)
+    with pytest.raises(ConfigError) as err:
+        run_flow(ROOT / "raw", tmp_path / "out", cfg)
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'topic.json'}: [boilerplate] offtopic_model: not a usable model (ValueError: "
+                          "off-topic model has features ['shared']")
+    assert "make train-offtopic" in msg and "\n" not in msg
+
+
 def test_the_command_line_says_it_in_one_line(tmp_path):
     (tmp_path / "model.json").write_text("{not json")
     cfg = _config_with_model(tmp_path, "model.json")

@@ -65,14 +65,14 @@ class Boilerplate:
     """The configured steps, built once per process and applied per article."""
 
     def __init__(self, rules: RuleSet, steps: tuple[str, ...] = DEFAULT_STEPS,
-                 offtopic_threshold: float | None = 0.14, classifier=None):
+                 offtopic_threshold: float | None = 0.14, classifier=None, offtopic_model=None):
         makers = {
             "sections": lambda: SectionStep(rules),
             "page": lambda: PageStep(rules.page),
             "rules": lambda: RuleStep(rules),
             "learned": LearnedStep,
             "lead": lambda: LeadStep(rules),
-            "offtopic": lambda: OfftopicStep(rules.offtopic, offtopic_threshold),
+            "offtopic": lambda: OfftopicStep(rules.offtopic, offtopic_threshold, offtopic_model),
             "classifier": lambda: classifier,
         }
         unknown = [s for s in steps if s not in makers]

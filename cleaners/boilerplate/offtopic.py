@@ -3,19 +3,27 @@ they are in general language (``wordfreq``), are almost absent from the rest
 of the article and its title was spliced in from another story. Measured on
 BBC splices (``benchmarks/boilerplate.py``).
 
-Scores (:func:`offtopic_scores`) are kept apart from the decision
-(:func:`is_offtopic`), whose limits are :class:`OfftopicParams`, read from
+Scores (:func:`offtopic_scores`) are kept apart from the decision. Full-size
+paragraphs of an article written in paragraphs are decided by a small
+learned model over the scores (:class:`TopicModel`,
+``configs/offtopic-model.json``, trained on half-A BBC splices by
+``benchmarks/train_offtopic.py``) when the run has one; every other
+paragraph, and every paragraph of a run without the model, by the rules of
+:func:`is_offtopic`, whose limits are :class:`OfftopicParams`, read from
 ``[offtopic]`` in ``configs/rules.toml``.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
+from pathlib import Path
 
+import numpy as np
 import regex
 
 from ..gates import ends_sentence, word_count
@@ -368,26 +376,99 @@ def is_offtopic(score: TopicScore, params: OfftopicParams, max_shared: float) ->
             and s.relative <= r.web_max_relative)
 
 
+# The learned decision's inputs: the scores that do not grow with the
+# article (shares, ratios, a count of title words, a place among the
+# paragraphs), so that a model trained on one corpus's splices reads another's
+# articles on the same scale.
+TOPIC_FEATURES = ("shared", "relative", "title_words", "anchor", "neighbours", "position")
+
+
+def topic_features(s: TopicScore) -> tuple[float, ...]:
+    """The :data:`TOPIC_FEATURES` of a score, in order."""
+    return (s.shared, s.relative, float(s.title_words), s.anchor, s.neighbours,
+            s.index / s.paragraphs if s.paragraphs else 0.0)
+
+
+def learned_branch(s: TopicScore, params: OfftopicParams) -> bool:
+    """The paragraphs a :class:`TopicModel` decides: full-size paragraphs of
+    an article written in paragraphs, the shape its training splices have.
+    One-sentence paragraphs and web-style articles (one sentence a
+    paragraph) keep the rules of :func:`is_offtopic`: the model never saw
+    them."""
+    return (s.median_tokens >= params.min_median_words or s.teaser) and s.words >= params.min_paragraph_words
+
+
+class TopicModel:
+    """P(spliced) of a paragraph from its :data:`TOPIC_FEATURES`: one small
+    LightGBM booster and the threshold its training chose, in one JSON file.
+    Only scores; :class:`OfftopicStep` decides."""
+
+    def __init__(self, data: Mapping):
+        import lightgbm
+
+        if tuple(data.get("features", ())) != TOPIC_FEATURES:
+            raise ValueError(f"off-topic model has features {data.get('features')}, this code {list(TOPIC_FEATURES)}: "
+                             "retrain it (make train-offtopic)")
+        self.threshold = float(data["threshold"])
+        self.meta = {k: v for k, v in data.items() if k != "booster"}
+        self.booster = lightgbm.Booster(model_str=data["booster"])
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TopicModel":
+        return _load_topic_model(str(Path(path).resolve()))
+
+    def score(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        return self.booster.predict(np.asarray(rows, dtype=np.float64), num_threads=1)
+
+
+@lru_cache(maxsize=4)
+def _load_topic_model(path: str) -> TopicModel:
+    return TopicModel(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
 class OfftopicStep:
-    """Removes paragraphs spliced in from another story (reason ``offtopic``)."""
+    """Removes paragraphs spliced in from another story (reason ``offtopic``).
+    ``model``: a :class:`TopicModel` deciding the paragraphs of
+    :func:`learned_branch`; None leaves every decision to the rules."""
 
     name = "offtopic"
 
-    def __init__(self, params: OfftopicParams, max_shared: float | None):
-        self.params, self.max_shared = params, max_shared
+    def __init__(self, params: OfftopicParams, max_shared: float | None, model: TopicModel | None = None):
+        self.params, self.max_shared, self.model = params, max_shared, model
 
     def warm_up(self) -> None:
         word_zipf(self.params.frequency_languages, self.params.rare_zipf)
 
     def __call__(self, b: Blocks) -> None:
-        if self.max_shared is None:
-            return
+        self.batch([b])
+
+    def scores(self, b: Blocks) -> tuple[list[str], list[TopicScore]]:
+        """The lines still kept (removed ones blank) and their paragraphs' scores."""
         removed = b.removed
         kept = [ln if i not in removed else "" for i, ln in enumerate(b.lines)]
-        found = [score.lines for score in offtopic_scores(kept, b.title, self.params)
-                 if is_offtopic(score, self.params, self.max_shared)]
-        if not found:
+        return kept, offtopic_scores(kept, b.title, self.params)
+
+    def batch(self, batch: Sequence[Blocks]) -> None:
+        # Scored article by article, the model's rows of the whole batch
+        # predicted at once: one call per shard, not one per article.
+        if self.max_shared is None:
             return
+        work = [(b, *self.scores(b)) for b in batch]
+        params, model = self.params, self.model
+        learned = iter(())
+        if model is not None:
+            rows = [topic_features(s) for _, _, scores in work for s in scores if learned_branch(s, params)]
+            learned = iter((model.score(rows) >= model.threshold).tolist())
+        for b, kept, scores in work:
+            found = [s.lines for s in scores
+                     if (next(learned) if model is not None and learned_branch(s, params)
+                         else is_offtopic(s, params, self.max_shared))]
+            if found:
+                self._remove(b, kept, found)
+
+    def _remove(self, b: Blocks, kept: list[str], found: list[list[int]]) -> None:
         # A splice is a paragraph or two. Paragraphs found beyond a share of
         # the text still kept mean the check misread the page (a listing, a
         # directory, a page of short entries): it removes nothing rather
