@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -271,10 +273,7 @@ def offtopic_scores(lines: list[str], title: str, params: OfftopicParams) -> lis
     infos = [_content_infos(t, stop, zipf, base, memo) for t in texts]
     sets = [set(map(_FIRST, inf)) for inf in infos]
     title_stems = content_words(title, stop)
-    df: dict[str, int] = {}
-    for s in sets:
-        for st in s:
-            df[st] = df.get(st, 0) + 1
+    df = Counter(chain.from_iterable(sets))  # paragraphs each stem occurs in
     total_tokens = sum(sizes)
     full = params.min_paragraph_words
     least = min(full, params.short_paragraph_words) if lexical else min(full, params.web_min_words)
