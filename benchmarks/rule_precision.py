@@ -50,8 +50,7 @@ def main() -> None:
             for titled in (True, False):
                 title, text, labels = record(page, titled, rules)
                 b = Blocks(text, title, page["domain"])
-                for step in pre.steps:
-                    step(b)
+                pre.run([b])
                 refused.update(b.refused)
                 for n, i in enumerate(b.nonblank):
                     name = b.by.get(i) or (b.removed[i] if i in b.removed else None)

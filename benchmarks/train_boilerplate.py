@@ -63,6 +63,9 @@ from pipelines.config import Config, load_config  # noqa: E402
 MODELS = devset.CACHE / "models"
 FINAL = ROOT / "configs" / "boilerplate-model.json"
 SEED = 20261202
+# Deterministic for a fixed thread count: same data, same bytes (the
+# off-topic model's training uses the same settings).
+DETERMINISTIC = {"verbose": -1, "deterministic": True, "force_row_wise": True, "num_threads": 2}
 PARAMS = {
     "objective": "binary",
     "learning_rate": 0.15,
@@ -73,11 +76,7 @@ PARAMS = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
-    "verbose": -1,
-    "deterministic": True,
-    "force_row_wise": True,
-    # Deterministic for a fixed thread count: same data, same bytes.
-    "num_threads": 2,
+    **DETERMINISTIC,
     "seed": SEED,
 }
 ROUNDS = 100
@@ -155,14 +154,12 @@ def build_rows(cfg: Config, renders: list[str] | None = None, batch: int = 200) 
             blocks, labels, folds, sites, dsets = [], [], [], [], []
             for page in chunk:
                 title, text, lab = record(page, not untitled(page), rules)
-                b = Blocks(text, title, devset_source(page))
-                for step in pre.steps:
-                    step(b)
-                blocks.append(b)
+                blocks.append(Blocks(text, title, devset_source(page)))
                 labels.append(lab)
                 folds.append(page["fold"])
                 dsets.append(0 if page["dataset"] == "aeb" else 1)
                 sites.append(int(hashlib.sha1(devset_source(page).encode()).hexdigest()[:8], 16))
+            pre.run(blocks)
             X, art = local_features(blocks, rules.patterns)
             y = np.array([{"boilerplate": 1, "content": 0}.get(lab, -1) for labs in labels for lab in labs], dtype=np.int8)
             assert len(y) == len(X), "one label per non-blank line"

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.boilerplate import _norm, half_a_splices  # noqa: E402
+from benchmarks.train_boilerplate import DETERMINISTIC  # noqa: E402
 from cleaners.boilerplate import Blocks  # noqa: E402
 from cleaners.boilerplate.offtopic import TOPIC_FEATURES, learned_branch, topic_features  # noqa: E402
 from cleaners.record import Article  # noqa: E402
@@ -56,10 +57,7 @@ PARAMS = {
     "feature_fraction": 1.0,
     "bagging_fraction": 1.0,
     "lambda_l2": 1.0,
-    "verbose": -1,
-    "deterministic": True,
-    "force_row_wise": True,
-    "num_threads": 2,
+    **DETERMINISTIC,
     "seed": SEED,
 }
 ROUNDS = 60
@@ -86,12 +84,7 @@ def rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             arts.append(art)
             inserts.append(insert)
         batch = [Blocks(a.text, a.title, a.source) for a in arts]
-        for step in before:
-            if hasattr(step, "batch"):
-                step.batch(batch)
-            else:
-                for b in batch:
-                    step(b)
+        chain.boilerplate.run(batch, before)
         for art, b, ins in zip(arts, batch, inserts):
             group = hosts.setdefault(art.id, len(hosts))
             _, scores = offtopic.scores(b)

@@ -104,6 +104,19 @@ def test_a_run_that_hits_a_full_disk_or_read_only_output_changes_nothing(done, r
 # ---------------------------------------------------------------- the model file
 
 
+def _refused_before_reading(run_flow, tmp_path: Path, monkeypatch, cfg: Path) -> str:
+    """The ConfigError's message of a run with ``cfg``, which must come
+    before the input is scanned."""
+
+    def no_reading(*_a, **_kw):
+        raise AssertionError("the input was read before the model was checked")
+
+    monkeypatch.setattr("pipelines.tasks.scan", no_reading)
+    with pytest.raises(ConfigError) as err:
+        run_flow(ROOT / "raw", tmp_path / "out", cfg)
+    return str(err.value)
+
+
 def _config_with_model(tmp_path: Path, model: str) -> Path:
     cfg = tmp_path / "run.toml"
     cfg.write_text(f'[boilerplate]\nmodel = "{model}"\nrules = "{ROOT / "configs" / "rules.toml"}"\n')
@@ -119,15 +132,7 @@ def _config_with_model(tmp_path: Path, model: str) -> Path:
 def test_a_bad_model_file_is_refused_by_name_before_any_input_is_read(run_flow, tmp_path, monkeypatch, model, content, problem):
     if content is not None:
         (tmp_path / model).write_text(content)
-    cfg = _config_with_model(tmp_path, model)
-
-    def no_reading(*_a, **_kw):
-        raise AssertionError("the input was read before the model was checked")
-
-    monkeypatch.setattr("pipelines.tasks.scan", no_reading)
-    with pytest.raises(ConfigError) as err:
-        run_flow(ROOT / "raw", tmp_path / "out", cfg)
-    msg = str(err.value)
+    msg = _refused_before_reading(run_flow, tmp_path, monkeypatch, _config_with_model(tmp_path, model))
     # A missing file is named where the user would put it: beside their configuration.
     where = tmp_path / model
     assert msg.startswith(f"{where}: [boilerplate] model: {problem}") and "make train-boilerplate" in msg
@@ -138,14 +143,7 @@ def test_a_bad_offtopic_model_file_is_refused_by_name_before_any_input_is_read(r
     (tmp_path / "topic.json").write_text('{"features": ["shared"]}')
     cfg = tmp_path / "run.toml"
     cfg.write_text(f'[boilerplate]\nofftopic_model = "topic.json"\nrules = "{ROOT / "configs" / "rules.toml"}"\n')
-
-    def no_reading(*_a, **_kw):
-        raise AssertionError("the input was read before the model was checked")
-
-    monkeypatch.setattr("pipelines.tasks.scan", no_reading)
-    with pytest.raises(ConfigError) as err:
-        run_flow(ROOT / "raw", tmp_path / "out", cfg)
-    msg = str(err.value)
+    msg = _refused_before_reading(run_flow, tmp_path, monkeypatch, cfg)
     assert msg.startswith(f"{tmp_path / 'topic.json'}: [boilerplate] offtopic_model: not a usable model (ValueError: "
                           "off-topic model has features ['shared']")
     assert "make train-offtopic" in msg and "\n" not in msg

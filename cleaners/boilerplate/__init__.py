@@ -100,13 +100,20 @@ class Boilerplate:
         at once (the classifier) does so once, and a step's tables stay in
         the CPU cache from one article to the next."""
         batch = [Blocks(text, title, source, learned) for text, title, source, learned in items]
-        for step in self.steps:
+        self.run(batch)
+        return [BoilerplateResult(b.text(), b.edits(), dict(b.refused)) for b in batch]
+
+    def run(self, batch: Sequence[Blocks], steps: Sequence[Step] | None = None) -> None:
+        """Apply ``steps`` (default: every step of the stage) to ``batch`` in
+        place, each step over every article before the next (see
+        :meth:`strip_many`); training scripts stop before a step to read
+        what it is given."""
+        for step in self.steps if steps is None else steps:
             if hasattr(step, "batch"):
                 step.batch(batch)
             else:
                 for b in batch:
                     step(b)
-        return [BoilerplateResult(b.text(), b.edits(), dict(b.refused)) for b in batch]
 
 
 def strip_boilerplate(
