@@ -12,8 +12,8 @@ AEB page scores the WCXB pages of untuned sites, and the other way round.
 Figures per render:
 
 * paragraph dumps and every other render, by block: boilerplate blocks
-  removed, content blocks kept (by count and by words); ``mixed`` blocks are
-  not counted;
+  removed, content blocks kept (by count and by words); ``mixed`` blocks and
+  blocks without a word are not counted;
 * word 4-gram F1 against the gold body, per page, averaged (the AEB
   benchmark's metric), before and after cleaning;
 * pages that lost half their body's words (what a false positive costs).
@@ -45,6 +45,8 @@ from pipelines.config import Config, load_config  # noqa: E402
 
 MODELS = devset.CACHE / "models"
 _TOKEN = re.compile(r"\w+")
+# A block is text when it has a letter or a digit ("___" has neither).
+_WORD = re.compile(r"[^\W_]")
 
 
 def _norm(text: str) -> str:
@@ -59,16 +61,22 @@ def page_text(page: dict) -> tuple[str, list[dict]]:
     return sep.join(b["text"] for b in blocks), blocks
 
 
-def kept_blocks(blocks: list[dict], cleaned: str) -> list[bool]:
+def kept_blocks(blocks: list[dict], cleaned: str) -> list[bool | None]:
     """Which blocks survive in the cleaned text: the block's words are an
     output line, or an output line is most of the block (a dateline or a
-    suffix trimmed off it)."""
+    suffix trimmed off it). None for a block without a letter or a digit
+    ("|", "•", "___", an invisible character): it is no text anyone reads
+    or misses, and most such blocks have no word to compare, so whether
+    they survived cannot be told. They are counted neither way: counted as
+    gone, they credited every cleaner, the one that removes nothing
+    included, with removing them.
+    """
     out = [_norm(line) for line in cleaned.splitlines() if line.strip()]
     exact = set(out)
-    res = []
+    res: list[bool | None] = []
     for b in blocks:
         n = _norm(repair_text(b["text"])[0])
-        res.append(bool(n) and (n in exact or any(len(o) >= 0.5 * len(n) and o in n for o in out)))
+        res.append(None if not _WORD.search(n) else n in exact or any(len(o) >= 0.5 * len(n) and o in n for o in out))
     return res
 
 
@@ -95,7 +103,7 @@ def evaluate(pages: list[dict], cfg: Config, title: bool = True) -> list[dict]:
         kept = kept_blocks(blks, after[pid])
         row = {"page": pid, "f1_before": prf(p["gold"], text)[2], "f1_after": prf(p["gold"], after[pid])[2]}
         for lab in ("content", "boilerplate"):
-            sel = [(k, len(b["text"].split())) for k, b in zip(kept, blks) if b["label"] == lab]
+            sel = [(k, len(b["text"].split())) for k, b in zip(kept, blks) if b["label"] == lab and k is not None]
             row[f"{lab}_blocks"] = len(sel)
             row[f"{lab}_kept"] = sum(k for k, _ in sel)
             row[f"{lab}_words"] = sum(w for _, w in sel)
