@@ -5,6 +5,7 @@ real BBC articles, the safety valve, and `newsclean explain`."""
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import random
 import re
@@ -721,6 +722,28 @@ def test_the_learned_offtopic_decision_takes_more_splices_and_fewer_genuine_para
     rule_hits, rule_genuine = _splice_run(Boilerplate(rules, ("offtopic",), 0.14), cases)
     assert hits >= 0.85 * len(cases) and genuine <= 0.005 * paragraphs
     assert hits > rule_hits and genuine < rule_genuine
+
+
+def test_the_offtopic_check_never_takes_the_article_from_whole_page_text_with_furniture_left(rules, long_bbc):
+    """Whole-page text has no blank lines: what the steps before leave splits
+    it into "paragraphs". An untitled page whose article run is followed by
+    menus and another story's paragraphs, two at a time (a related-stories
+    strip: together more words than the article, each under half of it), made
+    the article the one paragraph that shares nothing with the rest of the
+    page, and the smaller part of it: it went as off-topic, all of it. The
+    share guards measure against the article's body, so it stays."""
+    from cleaners.boilerplate import Boilerplate
+    from pipelines.stages import _offtopic_model
+
+    menu = ["Home", "News", "Sport", "Business", "Weather", "Contact us", "Log in"]
+    # The rules alone, and the learned decision as a run loads it.
+    for model in (None, _offtopic_model(load_config(None))):
+        stripper = Boilerplate(rules, ("offtopic",), 0.14, None, model)
+        for (_, article), (_, other) in itertools.permutations(long_bbc, 2):
+            strip = ["\n".join(menu + other[i:i + 2]) for i in range(0, len(other), 2)]
+            text = "\n\n".join(["\n".join(menu), "\n".join(article), *strip])
+            kept = stripper.strip(text, "", "web").text
+            assert all(p in kept for p in article)
 
 
 def test_a_run_without_the_offtopic_model_leaves_every_decision_to_the_rules():

@@ -469,15 +469,22 @@ class OfftopicStep:
 
     def _remove(self, b: Blocks, kept: list[str], found: list[list[int]]) -> None:
         # A splice is a paragraph or two. Paragraphs found beyond a share of
-        # the text still kept mean the check misread the page (a listing, a
-        # directory, a page of short entries): it removes nothing rather
+        # the article still kept mean the check misread the page (a listing,
+        # a directory, a page of short entries): it removes nothing rather
         # than guess which of them belong. One paragraph alone is a splice's
         # shape, and may be larger (a short story with one long insert),
-        # though never the larger part of the text.
+        # though never the larger part of the article. The article is its
+        # body (the prose of its main runs, see .blocks), not all the text
+        # still kept: in whole-page text, furniture left by the steps before
+        # splits the page into "paragraphs" at every line they removed, and
+        # counted in, menus and link lists made the article's own run of
+        # lines the smaller part, an insert among them (an untitled page
+        # lost its whole body so on the training fold).
         lines = [i for paragraph in found for i in paragraph]
         taken = sum(word_count(b.lines[i]) for i in lines)
         share = self.params.max_one_paragraph_share if len(found) == 1 else self.params.max_body_share
-        if taken > share * sum(word_count(kept[i]) for i in b.live()):
+        body = b.body
+        if taken > share * sum(word_count(kept[i]) for i in b.live() if i in body):
             b.refused["offtopic"] += len(lines)
             return
         for i in lines:
