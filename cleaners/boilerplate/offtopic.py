@@ -40,12 +40,13 @@ class OfftopicParams:
     stopwords: frozenset[str] = frozenset()
     min_paragraph_words: int = 8
     # A splice is a paragraph or two; when the check would take more than
-    # this share of the words still kept, it has misread the page (a page
-    # whose title is "Menu", a directory of short entries) and takes nothing.
+    # this share of the words of the article's body still kept, it has
+    # misread the page (a page whose title is "Menu", a directory of short
+    # entries) and takes nothing.
     max_body_share: float = 1 / 3
     # One paragraph found is a splice's shape, not a misread page's (that
     # shows as several): it may hold up to this share, at most half, so
-    # that the article is never the smaller part of what is kept.
+    # that the article is never the smaller part of its body.
     max_one_paragraph_share: float = 0.5
     max_relative: float = 0.4
     anchor_weight: float = 0.0
