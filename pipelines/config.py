@@ -270,6 +270,28 @@ class Config:
             d["offtopic_model_sha256"] = _file_digest(self.offtopic_model_path())
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+    def cleaning_digest(self) -> str:
+        """Hash of what decides how an article is cleaned and gated: the
+        [input], [extract], [boilerplate], [language] and [quality]
+        settings, the rules, the models' bytes and newsclean's version. An
+        output folder's earlier articles stay as they were cleaned, so a
+        run may add to a folder only under the digest its earlier runs had
+        (:meth:`pipelines.store.State.check_cleaning`); how the run is
+        executed, deduplicated, reported and written is not in it (every
+        run deduplicates and writes all of the corpus again)."""
+        d = {name: asdict(getattr(self, name)) for name in ("input", "extract", "boilerplate", "language", "quality")}
+        # Files count by their content (the rules, site rules included, and
+        # the models' bytes below), not by the names that find them.
+        for name in ("rules", "model", "offtopic_model", "site_rules"):
+            d["boilerplate"].pop(name)
+        d["rules"] = self.rules
+        d["version"] = _version()
+        if "classifier" in self.boilerplate.steps:
+            d["model_sha256"] = _file_digest(self.model_path())
+        if self.offtopic_model_path() is not None:
+            d["offtopic_model_sha256"] = _file_digest(self.offtopic_model_path())
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     def with_overrides(self, **sections: dict[str, Any]) -> "Config":
         """A copy with some keys of some sections replaced (used by the CLI
         and by benchmarks, e.g. ``with_overrides(dedup={"enabled": False})``),
@@ -284,6 +306,16 @@ class Config:
             problems += errs
         _raise("configuration overrides", problems)
         return Config(**kwargs)
+
+
+@cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsclean")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "source"
 
 
 def _beside_or_shipped(config: Path, name: str) -> Path:

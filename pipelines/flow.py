@@ -91,6 +91,8 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
     dedup_params = {"num_perm": cfg.dedup.num_perm, "shingle_size": cfg.dedup.shingle_size, "scheme": "affine32", "seed": 1,
                     "signature_version": SIGNATURE_VERSION}
     state.check_params(dedup_params)
+    cleaning = cfg.cleaning_digest()
+    state.check_cleaning(cleaning)
 
     seg_name = state.next_segment_name()
     # A name of this run's own: no other run's staging is ever touched.
@@ -123,7 +125,7 @@ def _run(input_path: str, output: str, config_path: str | None, dedup: bool,
 
     new_data = read.new + read.updated + read.rejected > 0
     if new_data:
-        state.commit_segment(staging, seg_name, dedup_params)
+        state.commit_segment(staging, seg_name, dedup_params, cleaning)
         COMMITTED["segment"] = seg_name
     else:
         shutil.rmtree(staging)

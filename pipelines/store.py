@@ -46,10 +46,15 @@ The dedup state
     {"format": 1,
      "dedup": {"num_perm": 128, "shingle_size": 3, "scheme": "affine32",
                "seed": 1, "signature_version": 3},
+     "cleaning": "<16 hex digits>",
      "segments": ["00001", "00002", ...]}
 
 ``dedup`` says how the signatures were made; a run with other values refuses
-the folder (signatures made differently are not comparable). ``segments``
+the folder (signatures made differently are not comparable). ``cleaning`` is
+the :meth:`~pipelines.config.Config.cleaning_digest` the articles were
+cleaned under; a run under another one refuses the folder too (its articles
+would be cleaned differently from the earlier ones, and the outputs would
+not be those of one run over all the input). ``segments``
 lists the committed segments in run order; a segment is written under
 ``state/.staging-<run_id>`` (a name no other run uses) and renamed into
 place before the manifest names it, so a crashed run leaves no half segment
@@ -759,6 +764,22 @@ class State:
                 "signatures would not be comparable. Use a new output folder or the same [dedup] settings."
             )
 
+    def check_cleaning(self, digest: str) -> None:
+        """The folder's articles were cleaned under the configuration whose
+        :meth:`~pipelines.config.Config.cleaning_digest` the manifest
+        records; a run under another one would add articles cleaned
+        differently to them, and its outputs would no longer be those of
+        one run over all the input. (A folder of a version that did not
+        record it is taken as it is.)"""
+        old = self.manifest.get("cleaning")
+        if old and old != digest:
+            raise OutputError(
+                f"{self.root.parent}: its articles were cleaned under another configuration or newsclean version "
+                f"(cleaning digest {old}, this run {digest}; [input], [extract], [boilerplate], [language], [quality], "
+                "the rules and the models count). Use a new output folder, or move this one aside and rebuild it "
+                f"from all of its input with `newsclean run --input <all input> --output {self.root.parent}`"
+            )
+
     @property
     def segments(self) -> list[Segment]:
         unescaped = set(self.manifest.get("unescaped", []))
@@ -767,7 +788,7 @@ class State:
     def next_segment_name(self) -> str:
         return f"{len(self.manifest.get('segments', [])) + 1:05d}"
 
-    def commit_segment(self, staging: Path, name: str, dedup_params: dict) -> Segment:
+    def commit_segment(self, staging: Path, name: str, dedup_params: dict, cleaning: str | None = None) -> Segment:
         """Move a fully written staging folder into place, then record it and
         the checksums of its files in the manifest (renamed into place: the
         segment counts once the manifest names it)."""
@@ -781,6 +802,7 @@ class State:
             **self.manifest,
             "format": STATE_FORMAT,
             "dedup": dedup_params,
+            **({"cleaning": cleaning} if cleaning else {}),
             "segments": [*self.manifest.get("segments", []), name],
             "files": {**self.manifest.get("files", {}), **entries},
         }

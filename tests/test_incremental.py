@@ -268,3 +268,27 @@ def test_the_line_index_holds_the_lines_the_learned_step_looks_up_after_a_trim(t
     table = line_table("ledger", text.split("\n"), 0, trimmed_lines(text, plain.edits))
     probe = table[table["key"] == int(line_key(footer), 16)]
     assert len(probe) == 1 and not probe["counted"][0]
+
+
+def test_a_folder_cleaned_under_one_configuration_refuses_a_run_under_another(sample_run, run_flow, tmp_path):
+    """A nightly folder keeps its earlier articles as they were cleaned. A run
+    under other cleaning settings would add articles cleaned differently to
+    them: outputs no single run gives. It is refused, the folder untouched;
+    how a run is executed, deduplicated or reported may change."""
+    from pipelines.store import OutputError
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_run[0], out, symlinks=True)
+    articles = (out / "articles.jsonl").read_bytes()
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[quality]\nmin_words = 5000\n")
+    with pytest.raises(OutputError, match="cleaned under another configuration"):
+        run_flow(ROOT / "raw", out, config=strict)
+    assert (out / "articles.jsonl").read_bytes() == articles
+    # What the refused run would have left standing: the sample's articles,
+    # none of which one run under these settings keeps.
+    run_flow(ROOT / "raw", tmp_path / "one", config=strict)
+    assert articles.strip() and not (tmp_path / "one" / "articles.jsonl").read_bytes().strip()
+    other_run = tmp_path / "other-run.toml"
+    other_run.write_text("[run]\nshard_size = 7\n[dedup]\nlsh_threshold = 0.3\n")
+    run_flow(ROOT / "raw", out, config=other_run)
