@@ -263,12 +263,7 @@ class Config:
         d.pop("path")
         d.pop("schedule")
         d.pop("output")
-        if "classifier" in self.boilerplate.steps:
-            # The model decides as much as the rules: its bytes are config.
-            d["model_sha256"] = _file_digest(self.model_path())
-        if self.offtopic_model_path() is not None:
-            d["offtopic_model_sha256"] = _file_digest(self.offtopic_model_path())
-        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return self._hash_with_models(d)
 
     def cleaning_digest(self) -> str:
         """Hash of what decides how an article is cleaned and gated: the
@@ -286,6 +281,10 @@ class Config:
             d["boilerplate"].pop(name)
         d["rules"] = self.rules
         d["version"] = _version()
+        return self._hash_with_models(d)
+
+    def _hash_with_models(self, d: dict) -> str:
+        # The models decide as much as the rules: their bytes are config.
         if "classifier" in self.boilerplate.steps:
             d["model_sha256"] = _file_digest(self.model_path())
         if self.offtopic_model_path() is not None:
