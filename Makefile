@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test server serve train-boilerplate train-offtopic bench-boilerplate bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup bench-cluster clean
+.PHONY: install demo test server serve train-boilerplate train-offtopic bench-boilerplate bench-retrain-noise bench-extraction bench-dedup bench-dedup-dev bench-throughput bench-tiny bench-incremental bench-startup bench-cluster clean
 
 install: $(STAMP)
 
@@ -65,6 +65,15 @@ bench-boilerplate: install
 	[ -e benchmarks/results/cache/devset/models/fold-4.json ] || $(MAKE) train-boilerplate
 	$(BIN)/python benchmarks/boilerplate.py
 	$(BIN)/python benchmarks/extraction.py
+
+# How much a retrain alone moves the figures: the fold -1 block model
+# retrained on almost the same rows (random boilerplate rows removed, as a
+# rule would), scored on the tuning fold; read before judging any change
+# that needs a retrain (needs ../shared and the dev set; ~8 min).
+bench-retrain-noise: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	[ -e benchmarks/results/cache/devset/v1-dump.json.gz ] || $(BIN)/python benchmarks/devset.py
+	$(BIN)/python benchmarks/retrain_noise.py
 
 # Raw HTML (AEB, WCXB) through `newsclean run` beside trafilatura alone, and
 # the AEB pages as a WARC file (needs ../shared; ~10 min).
