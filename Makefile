@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: install
+# From scratch each time: a folder keeps one cleaning configuration (a run
+# under edited rules or settings is refused), and the sample takes seconds.
+demo: install clean
 	$(BIN)/newsclean run --input raw --output clean
 
 test: install
