@@ -185,7 +185,11 @@ class StateError(OutputError):
 
 
 def rebuild_hint(output: str | Path) -> str:
-    return (f"the state in {output} cannot be trusted: move the folder aside and rebuild it from all of its input with "
+    return f"the state in {output} cannot be trusted: {rebuild_command(output)}"
+
+
+def rebuild_command(output: str | Path) -> str:
+    return (f"move the folder aside and rebuild it from all of its input with "
             f"`newsclean run --input <all input> --output {output}`")
 
 
@@ -776,8 +780,7 @@ class State:
             raise OutputError(
                 f"{self.root.parent}: its articles were cleaned under another configuration or newsclean version "
                 f"(cleaning digest {old}, this run {digest}; [input], [extract], [boilerplate], [language], [quality], "
-                "the rules and the models count). Use a new output folder, or move this one aside and rebuild it "
-                f"from all of its input with `newsclean run --input <all input> --output {self.root.parent}`"
+                f"the rules and the models count). Use a new output folder, or {rebuild_command(self.root.parent)}"
             )
 
     @property
@@ -788,7 +791,7 @@ class State:
     def next_segment_name(self) -> str:
         return f"{len(self.manifest.get('segments', [])) + 1:05d}"
 
-    def commit_segment(self, staging: Path, name: str, dedup_params: dict, cleaning: str | None = None) -> Segment:
+    def commit_segment(self, staging: Path, name: str, dedup_params: dict, cleaning: str) -> Segment:
         """Move a fully written staging folder into place, then record it and
         the checksums of its files in the manifest (renamed into place: the
         segment counts once the manifest names it)."""
@@ -802,7 +805,7 @@ class State:
             **self.manifest,
             "format": STATE_FORMAT,
             "dedup": dedup_params,
-            **({"cleaning": cleaning} if cleaning else {}),
+            "cleaning": cleaning,
             "segments": [*self.manifest.get("segments", []), name],
             "files": {**self.manifest.get("files", {}), **entries},
         }
