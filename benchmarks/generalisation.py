@@ -49,8 +49,13 @@ _TOKEN = re.compile(r"\w+")
 _WORD = re.compile(r"[^\W_]")
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
     return " ".join(_TOKEN.findall(text.lower()))
+
+
+def has_text(text: str) -> bool:
+    """A letter or a digit: text someone reads ("___" and "|" are not)."""
+    return bool(_WORD.search(text))
 
 
 def page_text(page: dict) -> tuple[str, list[dict]]:
@@ -71,12 +76,12 @@ def kept_blocks(blocks: list[dict], cleaned: str) -> list[bool | None]:
     gone, they credited every cleaner, the one that removes nothing
     included, with removing them.
     """
-    out = [_norm(line) for line in cleaned.splitlines() if line.strip()]
+    out = [norm(line) for line in cleaned.splitlines() if line.strip()]
     exact = set(out)
     res: list[bool | None] = []
     for b in blocks:
-        n = _norm(repair_text(b["text"])[0])
-        res.append(None if not _WORD.search(n) else n in exact or any(len(o) >= 0.5 * len(n) and o in n for o in out))
+        n = norm(repair_text(b["text"])[0])
+        res.append(None if not has_text(n) else n in exact or any(len(o) >= 0.5 * len(n) and o in n for o in out))
     return res
 
 

@@ -87,7 +87,7 @@ def _largest(runs: list[tuple[int, int, int]]) -> int:
 
 
 class Blocks:
-    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "guards",
+    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "trimmed_by", "guards",
                  "by", "refused", "_body", "_prose")
 
     def __init__(self, text: str, title: str = "", source: str | None = None,
@@ -101,6 +101,7 @@ class Blocks:
         self.removed: dict[int, str] = {}  # line index -> reason
         self.scores: dict[int, float] = {}  # line index -> score of the step that removed it
         self.trims: list[tuple[int, Edit]] = []
+        self.trimmed_by: list[str] = []  # per trim: the rule that made it (rules.toml place)
         self.guards: dict[int, str] = {}  # line index -> guard its removal passed
         self.by: dict[int, str] = {}  # line index -> the rule that removed it (rules.toml place)
         self.refused: Counter[str] = Counter()  # reason -> removals the body guard refused
@@ -163,10 +164,11 @@ class Blocks:
             self.scores[i] = score
         return True
 
-    def trim(self, i: int, start: int, end: int, reason: str) -> None:
+    def trim(self, i: int, start: int, end: int, reason: str, by: str = "") -> None:
         """Cut ``lines[i][start:end]`` (a prefix or a suffix) off a kept line."""
         line = self.lines[i]
         self.trims.append((i, Edit(reason, line[start:end].strip())))
+        self.trimmed_by.append(by)
         self.lines[i] = line[:start].rstrip() + line[end:]
         if self._prose is not None:
             self._prose[i] = is_prose(self.lines[i])

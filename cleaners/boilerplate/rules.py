@@ -450,7 +450,7 @@ class SectionStep(_RuleStep):
             for i in live:
                 m = rule.pattern.search(lines[i], max(0, len(lines[i]) - s.suffix_chars))
                 if m and m.start() > 0:
-                    b.trim(i, m.start(), len(lines[i]), rule.reason)
+                    b.trim(i, m.start(), len(lines[i]), rule.reason, by=rule.name)
         n = len(live)
         if not sections or not n:
             return
@@ -560,4 +560,4 @@ class LeadStep:
             if rule.kind == "prefix":
                 m = rule.pattern.search(b.lines[first])
                 if m and m.end() < len(b.lines[first]):
-                    b.trim(first, 0, m.end(), rule.reason)
+                    b.trim(first, 0, m.end(), rule.reason, by=rule.name)
