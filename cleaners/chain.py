@@ -8,6 +8,7 @@ place and record every change in its ``edits``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,11 @@ from .language import detect_language
 from .language import warm_up as load_language_models
 from .record import Article, Edit
 from .repair import repair_text
+
+
+# A link alone on the line: the page's address, which scrapers print above
+# the text; a headline has words.
+_BARE_URL = re.compile(r"(?:https?://|www\.)\S+")
 
 
 def split_title(text: str, max_title_words: int = 30,
@@ -30,8 +36,9 @@ def split_title(text: str, max_title_words: int = 30,
     ``furniture`` calls the page's own (a menu label, "Share", a date: see
     :meth:`cleaners.boilerplate.RuleSet.furniture`): whole-page dumps open
     with "Skip to main content", and a title escapes every later step, so
-    the line stays in the body for the rules. A line with nothing after it
-    is the text itself, not its headline.
+    the line stays in the body for the rules. Nor is a bare link (the
+    page's address). A line with nothing after it is the text itself, not
+    its headline.
     """
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -39,7 +46,7 @@ def split_title(text: str, max_title_words: int = 30,
             words = len(line.split())
             if words > max_title_words or (words > 15 and line.rstrip("\"”’'»)").endswith((".", "!", "?"))):
                 return "", text
-            if furniture is not None and furniture(line):
+            if (furniture is not None and furniture(line)) or _BARE_URL.fullmatch(line.strip()):
                 return "", text
             body = "\n".join(lines[i + 1 :]).strip("\n")
             return (line, body) if body.strip() else ("", text)

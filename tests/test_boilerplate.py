@@ -774,6 +774,17 @@ def test_an_untitled_page_that_opens_with_furniture_gets_no_furniture_for_a_head
     assert art.title == title
 
 
+@pytest.mark.parametrize("first", ["https://www.bbc.co.uk/news/business-12345678", "www.example.com/news/2019/05/story"])
+def test_an_untitled_record_that_opens_with_its_address_gets_no_link_for_a_headline(long_bbc, first):
+    """Scrapers print the page's address above the text; a bare link is no
+    headline, so the record keeps no title rather than a URL for one."""
+    from cleaners.chain import split_title
+
+    title, paras = long_bbc[3]
+    assert split_title("\n\n".join([first, title, *paras])) == ("", "\n\n".join([first, title, *paras]))
+    assert split_title("\n\n".join([title, *paras]))[0] == title
+
+
 def test_a_related_box_inside_the_article_cuts_nothing_a_trailing_one_still_goes(rules, long_bbc):
     """A section opener cuts only after the body, never across it: a
     "Related stories" box with the article going on after it (a run of
