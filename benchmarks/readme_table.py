@@ -75,6 +75,16 @@ def boilerplate_rows() -> list[str]:
     if sp:
         rows.append(f"| boilerplate stage per article, classifier included (1 core) | {sp['boilerplate_ms']:.3f} ms "
                     f"| previous rule chain {sp['previous_rule_chain_ms']:.3f} ms ({sp['ratio_to_previous']:.2f}×) |")
+    noise = _load("retrain_noise.json")
+    if noise:
+        # The scale for a difference between two reports that retrained the
+        # block classifier: what a retrain alone moves.
+        spread = noise["spread"].values()
+        top = {k: max(s[k] for s in spread) for k in ("content_kept", "boilerplate_removed", "f1_after")}
+        rows.append(f"| a retrain alone ({noise['rows_removed']} training rows changed, {len(noise['variants'])} models, "
+                    f"tuning fold): largest spread of content kept; boilerplate removed; F1 "
+                    f"| {_f(top['content_kept'])}; {_f(top['boilerplate_removed'])}; {_f(top['f1_after'])} "
+                    f"| a smaller difference between two reports may be the retrain's |")
     off = (r.get("offtopic") or {})
     if off:
         # Half B: the thresholds were tuned on half A ("all" mixes the two).
