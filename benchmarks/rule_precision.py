@@ -51,7 +51,7 @@ def fires(b: Blocks, labels: list[str], gold: str) -> list[tuple[str, str]]:
         if name:
             out.append((name, labels[n] if has_text(b.lines[i]) else NO_TEXT))
     gold = f" {norm(gold)} "
-    for (_, edit), name in zip(b.trims, b.trimmed_by):
+    for _, edit, name in b.trims:
         if has_text(edit.text):
             out.append((name, "content" if f" {norm(edit.text)} " in gold else "boilerplate"))
     return out

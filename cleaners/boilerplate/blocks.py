@@ -87,7 +87,7 @@ def _largest(runs: list[tuple[int, int, int]]) -> int:
 
 
 class Blocks:
-    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "trimmed_by", "guards",
+    __slots__ = ("lines", "title", "source", "learned", "nonblank", "removed", "scores", "trims", "guards",
                  "by", "refused", "_body", "_prose")
 
     def __init__(self, text: str, title: str = "", source: str | None = None,
@@ -100,8 +100,7 @@ class Blocks:
         self.nonblank = [i for i, ln in enumerate(self.lines) if ln]
         self.removed: dict[int, str] = {}  # line index -> reason
         self.scores: dict[int, float] = {}  # line index -> score of the step that removed it
-        self.trims: list[tuple[int, Edit]] = []
-        self.trimmed_by: list[str] = []  # per trim: the rule that made it (rules.toml place)
+        self.trims: list[tuple[int, Edit, str]] = []  # (line index, edit, the rule that made it)
         self.guards: dict[int, str] = {}  # line index -> guard its removal passed
         self.by: dict[int, str] = {}  # line index -> the rule that removed it (rules.toml place)
         self.refused: Counter[str] = Counter()  # reason -> removals the body guard refused
@@ -167,8 +166,7 @@ class Blocks:
     def trim(self, i: int, start: int, end: int, reason: str, by: str = "") -> None:
         """Cut ``lines[i][start:end]`` (a prefix or a suffix) off a kept line."""
         line = self.lines[i]
-        self.trims.append((i, Edit(reason, line[start:end].strip())))
-        self.trimmed_by.append(by)
+        self.trims.append((i, Edit(reason, line[start:end].strip()), by))
         self.lines[i] = line[:start].rstrip() + line[end:]
         if self._prose is not None:
             self._prose[i] = is_prose(self.lines[i])
@@ -180,7 +178,7 @@ class Blocks:
         that ``newsclean explain`` can restore the order."""
         where = {i: k for k, i in enumerate(self.nonblank)}
         out = []
-        for i, e in self.trims:
+        for i, e, _ in self.trims:
             e.detail = f"in line {where[i]}"
             out.append(e)
         for i in sorted(self.removed):
