@@ -49,7 +49,7 @@ _TOKEN = re.compile(r"\w+")
 _WORD = re.compile(r"[^\W_]")
 
 
-def norm(text: str) -> str:
+def _norm(text: str) -> str:
     return " ".join(_TOKEN.findall(text.lower()))
 
 
@@ -76,11 +76,11 @@ def kept_blocks(blocks: list[dict], cleaned: str) -> list[bool | None]:
     gone, they credited every cleaner, the one that removes nothing
     included, with removing them.
     """
-    out = [norm(line) for line in cleaned.splitlines() if line.strip()]
+    out = [_norm(line) for line in cleaned.splitlines() if line.strip()]
     exact = set(out)
     res: list[bool | None] = []
     for b in blocks:
-        n = norm(repair_text(b["text"])[0])
+        n = _norm(repair_text(b["text"])[0])
         res.append(None if not has_text(n) else n in exact or any(len(o) >= 0.5 * len(n) and o in n for o in out))
     return res
 

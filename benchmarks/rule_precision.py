@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import devset  # noqa: E402
-from benchmarks.generalisation import has_text, norm  # noqa: E402
+from benchmarks.boilerplate import _norm  # noqa: E402
+from benchmarks.generalisation import has_text  # noqa: E402
 from benchmarks.train_boilerplate import record  # noqa: E402
 from cleaners.boilerplate import Blocks, Boilerplate  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
@@ -50,10 +51,10 @@ def fires(b: Blocks, labels: list[str], gold: str) -> list[tuple[str, str]]:
         name = b.by.get(i) or b.removed.get(i)
         if name:
             out.append((name, labels[n] if has_text(b.lines[i]) else NO_TEXT))
-    gold = f" {norm(gold)} "
+    gold = _norm(gold)
     for _, edit, name in b.trims:
         if has_text(edit.text):
-            out.append((name, "content" if f" {norm(edit.text)} " in gold else "boilerplate"))
+            out.append((name, "content" if _norm(edit.text) in gold else "boilerplate"))
     return out
 
 

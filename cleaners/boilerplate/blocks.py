@@ -163,8 +163,9 @@ class Blocks:
             self.scores[i] = score
         return True
 
-    def trim(self, i: int, start: int, end: int, reason: str, by: str = "") -> None:
-        """Cut ``lines[i][start:end]`` (a prefix or a suffix) off a kept line."""
+    def trim(self, i: int, start: int, end: int, reason: str, by: str) -> None:
+        """Cut ``lines[i][start:end]`` (a prefix or a suffix) off a kept line;
+        ``by`` is the rule that matched it (rules.toml place)."""
         line = self.lines[i]
         self.trims.append((i, Edit(reason, line[start:end].strip()), by))
         self.lines[i] = line[:start].rstrip() + line[end:]
